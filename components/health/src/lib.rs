@@ -1,0 +1,90 @@
+//! Liveness (`/health`: the component runs) and readiness (`/health/ready`: Postgres
+//! answers and its schema is at the version this build expects).
+
+use market::error::{AppError, Audience, RETRY_AFTER_SECONDS};
+use market::http::{self, READ_ONLY, Request, Response, StatusCode, header};
+use market::{LATEST_SCHEMA_VERSION, db};
+use serde_json::json;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+use spin_sdk::http_component;
+
+#[http_component]
+async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+    market::spin::serve(request, response_out, route).await;
+}
+
+fn route(request: &Request) -> Response {
+    let result = match request.path.as_str() {
+        "/health" => request
+            .expect_method(READ_ONLY)
+            .map(|()| http::json(StatusCode::OK, &json!({ "status": "ok" }))),
+        "/health/ready" => request.expect_method(READ_ONLY).map(|()| readiness()),
+        _ => Err(AppError::NotFound),
+    };
+    result.unwrap_or_else(|error| error.into_response(Audience::Json))
+}
+
+/// The checks in order; the first that fails is named in the 503 body.
+fn readiness() -> Response {
+    match check_database() {
+        Ok(()) => http::json(
+            StatusCode::OK,
+            &json!({ "status": "ready", "checks": { "database": "ok", "schema": "ok" } }),
+        ),
+        Err(failure) => {
+            eprintln!(
+                "readiness: {} check failed: {}",
+                failure.check, failure.detail
+            );
+            let mut response = http::json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({
+                    "status": "unavailable",
+                    "failed": failure.check,
+                    "checks": { failure.check: failure.public },
+                }),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
+            response
+        }
+    }
+}
+
+struct Failure {
+    check: &'static str,
+    /// What the client may see.
+    public: String,
+    /// What goes to the log.
+    detail: String,
+}
+
+fn check_database() -> Result<(), Failure> {
+    let database = |error: AppError| Failure {
+        check: "database",
+        public: "unreachable".into(),
+        detail: format!("{error:?}"),
+    };
+    let db = db::open().map_err(database)?;
+    let version = db::schema_version(&db).map_err(|error| match error {
+        AppError::Unavailable(_) => database(error),
+        // The query itself failed: most likely no schema_migrations table yet.
+        other => Failure {
+            check: "schema",
+            public: "not migrated".into(),
+            detail: format!("{other:?}"),
+        },
+    })?;
+    match version {
+        Some(version) if version >= LATEST_SCHEMA_VERSION => Ok(()),
+        found => Err(Failure {
+            check: "schema",
+            public: format!(
+                "at version {}, expected {LATEST_SCHEMA_VERSION}",
+                found.unwrap_or(0)
+            ),
+            detail: "migrations not applied".into(),
+        }),
+    }
+}

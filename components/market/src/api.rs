@@ -1,0 +1,195 @@
+//! The JSON shapes of the item API: what a client sends and what it gets back.
+
+use serde_json::{Map, Value, json};
+
+use crate::db::ItemsPage;
+use crate::error::AppError;
+use crate::item::{Description, Item, ItemId, ItemName, NewItem, Quantity, field};
+
+/// Items per page when the client does not say.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// The most items one page may hold.
+pub const MAX_LIMIT: u32 = 100;
+
+/// Reads a create request: a JSON object with `name`, `quantity` and `description`.
+pub fn parse_new_item(body: &[u8]) -> Result<NewItem, AppError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::BadRequest(format!("The body is not valid JSON: {e}.")))?;
+    let Value::Object(object) = value else {
+        return Err(AppError::BadRequest(
+            "The body must be a JSON object with name, quantity and description.".into(),
+        ));
+    };
+    NewItem::from_parts(
+        string_field(&object, field::NAME).and_then(|s| ItemName::parse(s)),
+        quantity_field(&object),
+        string_field(&object, field::DESCRIPTION).and_then(|s| Description::parse(s)),
+    )
+    .map_err(AppError::Invalid)
+}
+
+fn string_field<'a>(object: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
+    match object.get(name) {
+        None | Some(Value::Null) => Err("This field is required.".into()),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err("Must be a string.".into()),
+    }
+}
+
+fn quantity_field(object: &Map<String, Value>) -> Result<Quantity, String> {
+    match object.get(field::QUANTITY) {
+        None | Some(Value::Null) => Err("This field is required.".into()),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(n) => Quantity::from_i64(n),
+            // A fraction, or an integer past i64: either way not an allowed quantity.
+            None => Quantity::from_i64(-1),
+        },
+        Some(_) => Err("Must be a whole number.".into()),
+    }
+}
+
+/// Reads the `limit` and `before` query parameters of the list endpoint.
+pub fn parse_page_query(
+    limit: Option<&str>,
+    before: Option<&str>,
+) -> Result<(u32, Option<ItemId>), AppError> {
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "limit must be a whole number from 1 to {MAX_LIMIT}."
+                ))
+            })?,
+    };
+    let before = before
+        .map(|text| {
+            ItemId::parse(text).ok_or_else(|| {
+                AppError::BadRequest("before must be an item id (a positive whole number).".into())
+            })
+        })
+        .transpose()?;
+    Ok((limit, before))
+}
+
+pub fn item_json(item: &Item) -> Value {
+    json!({
+        "id": item.id,
+        "name": item.name,
+        "quantity": item.quantity,
+        "description": item.description,
+        "date_added": item.date_added,
+    })
+}
+
+pub fn page_json(page: &ItemsPage) -> Value {
+    json!({
+        "items": page.items.iter().map(item_json).collect::<Vec<_>>(),
+        "next": page.next.map(ItemId::get),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_errors(body: &str) -> Vec<&'static str> {
+        match parse_new_item(body.as_bytes()) {
+            Err(AppError::Invalid(errors)) => errors.iter().map(|(field, _)| field).collect(),
+            other => panic!("expected field errors for {body}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_item_is_accepted() {
+        let item =
+            parse_new_item(br#"{"name":" Lamp ","quantity":3,"description":"Brass"}"#).unwrap();
+        assert_eq!(item.name.as_str(), "Lamp");
+        assert_eq!(item.quantity.get(), 3);
+    }
+
+    #[test]
+    fn invalid_fields_are_named() {
+        let cases = [
+            (
+                r#"{}"#,
+                vec!["description", "name", "quantity"],
+                "all missing",
+            ),
+            (
+                r#"{"name":1,"quantity":1,"description":"d"}"#,
+                vec!["name"],
+                "name not a string",
+            ),
+            (
+                r#"{"name":"n","quantity":"1","description":"d"}"#,
+                vec!["quantity"],
+                "quantity as a string",
+            ),
+            (
+                r#"{"name":"n","quantity":1.5,"description":"d"}"#,
+                vec!["quantity"],
+                "fraction",
+            ),
+            (
+                r#"{"name":"n","quantity":-1,"description":"d"}"#,
+                vec!["quantity"],
+                "negative",
+            ),
+            (
+                r#"{"name":"n","quantity":1e30,"description":"d"}"#,
+                vec!["quantity"],
+                "huge float",
+            ),
+            (
+                r#"{"name":"n","quantity":18446744073709551616,"description":"d"}"#,
+                vec!["quantity"],
+                "past u64",
+            ),
+            (
+                r#"{"name":"n","quantity":1,"description":null}"#,
+                vec!["description"],
+                "null",
+            ),
+        ];
+        for (body, expected, reason) in cases {
+            assert_eq!(field_errors(body), expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn bodies_that_are_not_objects_are_bad_requests() {
+        for body in ["", "{", "[]", "\"text\"", "null"] {
+            assert!(
+                matches!(
+                    parse_new_item(body.as_bytes()),
+                    Err(AppError::BadRequest(_))
+                ),
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn page_queries_are_checked() {
+        assert_eq!(parse_page_query(None, None).unwrap(), (DEFAULT_LIMIT, None));
+        assert_eq!(
+            parse_page_query(Some("5"), Some("10")).unwrap(),
+            (5, ItemId::parse("10"))
+        );
+        for (limit, before) in [
+            (Some("0"), None),
+            (Some("101"), None),
+            (Some("x"), None),
+            (None, Some("-3")),
+        ] {
+            assert!(
+                parse_page_query(limit, before).is_err(),
+                "{limit:?} {before:?}"
+            );
+        }
+    }
+}

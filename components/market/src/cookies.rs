@@ -1,0 +1,144 @@
+//! Per-visitor state that lives in cookies, since components keep nothing between
+//! requests: the CSRF token (double-submit) and the one-time "item listed" notice.
+
+use crate::error::AppError;
+use crate::http::Request;
+use crate::item::ItemId;
+
+/// The cookie and the hidden form field that must carry the same token.
+pub const CSRF_COOKIE: &str = "csrf";
+pub const CSRF_FIELD: &str = "csrf_token";
+/// The cookie that tells the home page which item was just listed.
+pub const LISTED_COOKIE: &str = "listed";
+
+const TOKEN_BYTES: usize = 32;
+
+/// A random token a browser must echo in every form it posts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsrfToken(String);
+
+impl CsrfToken {
+    pub fn generate() -> Result<Self, AppError> {
+        let mut bytes = [0u8; TOKEN_BYTES];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| AppError::Internal(format!("no randomness for a CSRF token: {e}")))?;
+        Ok(Self(bytes.iter().map(|b| format!("{b:02x}")).collect()))
+    }
+
+    /// The token the browser already holds, if it is well formed.
+    pub fn from_request(request: &Request) -> Option<Self> {
+        request
+            .cookie(CSRF_COOKIE)
+            .filter(|value| {
+                value.len() == TOKEN_BYTES * 2
+                    && value
+                        .bytes()
+                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            })
+            .map(|value| Self(value.to_owned()))
+    }
+
+    /// Accepts a form post only when its field matches the browser's cookie. A page on
+    /// another site can make the browser post, but can neither read nor set our cookie.
+    pub fn verify(request: &Request, submitted: Option<&str>) -> Result<Self, AppError> {
+        let token = Self::from_request(request).ok_or(AppError::Forbidden)?;
+        let submitted = submitted.ok_or(AppError::Forbidden)?;
+        if constant_time_eq(token.0.as_bytes(), submitted.as_bytes()) {
+            Ok(token)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The `Set-Cookie` value that hands this token to the browser.
+    pub fn set_cookie(&self) -> String {
+        format!(
+            "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+            self.0
+        )
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The `Set-Cookie` value that makes the next page show "listed" for this item.
+pub fn set_listed(id: ItemId) -> String {
+    format!("{LISTED_COOKIE}={id}; Path=/; Max-Age=60; HttpOnly; SameSite=Strict")
+}
+
+/// The item the visitor just listed, if the notice is still pending.
+pub fn listed(request: &Request) -> Option<ItemId> {
+    request.cookie(LISTED_COOKIE).and_then(ItemId::parse)
+}
+
+/// The `Set-Cookie` value that clears the notice once it was shown.
+pub fn clear_listed() -> String {
+    format!("{LISTED_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Body, Method};
+    use http::HeaderMap;
+
+    fn request_with_cookie(cookie: &str) -> Request {
+        let mut headers = HeaderMap::new();
+        headers.insert("cookie", cookie.parse().unwrap());
+        Request::new(Method::POST, "/items", headers, Body::Complete(Vec::new()))
+    }
+
+    #[test]
+    fn a_fresh_token_is_accepted_when_echoed() {
+        let token = CsrfToken::generate().unwrap();
+        let request = request_with_cookie(&format!("csrf={}", token.as_str()));
+        assert_eq!(
+            CsrfToken::verify(&request, Some(token.as_str())).unwrap(),
+            token
+        );
+    }
+
+    #[test]
+    fn tokens_are_refused_when_missing_or_different() {
+        let token = CsrfToken::generate().unwrap();
+        let other = CsrfToken::generate().unwrap();
+        let request = request_with_cookie(&format!("csrf={}", token.as_str()));
+        let cases = [
+            (None, "no field"),
+            (Some(other.as_str()), "another token"),
+            (Some(""), "empty field"),
+        ];
+        for (submitted, reason) in cases {
+            assert!(
+                CsrfToken::verify(&request, submitted).is_err(),
+                "accepted: {reason}"
+            );
+        }
+        let no_cookie = request_with_cookie("other=1");
+        assert!(CsrfToken::verify(&no_cookie, Some(token.as_str())).is_err());
+    }
+
+    #[test]
+    fn malformed_cookies_are_not_tokens() {
+        assert!(CsrfToken::from_request(&request_with_cookie("csrf=short")).is_none());
+        let uppercase = "A".repeat(64);
+        assert!(
+            CsrfToken::from_request(&request_with_cookie(&format!("csrf={uppercase}"))).is_none()
+        );
+    }
+
+    #[test]
+    fn the_listed_notice_carries_only_an_item_id() {
+        assert_eq!(
+            listed(&request_with_cookie("listed=12")).map(ItemId::get),
+            Some(12)
+        );
+        assert_eq!(listed(&request_with_cookie("listed=<script>")), None);
+    }
+}

@@ -1,0 +1,153 @@
+//! The one error type of the app, and the status code and body each case gets.
+//!
+//! Internals (SQL, connection strings, Postgres messages) go to stderr, which Spin
+//! writes to its log; clients only ever see the fixed texts below.
+
+use crate::http::{self, Response, StatusCode};
+use crate::item::FieldErrors;
+use crate::views;
+use http::Method;
+
+/// Seconds a client should wait before retrying while Postgres is unavailable.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
+#[derive(Debug)]
+pub enum AppError {
+    /// A request whose fields break the item rules.
+    Invalid(FieldErrors),
+    /// A body or query that cannot be read at all; the text says what was wrong.
+    BadRequest(String),
+    /// A form post without a valid CSRF token.
+    Forbidden,
+    NotFound,
+    /// The methods the path does accept.
+    MethodNotAllowed(&'static [Method]),
+    /// The media type the endpoint accepts.
+    UnsupportedMediaType(&'static str),
+    PayloadTooLarge,
+    /// Postgres could not be reached or is refusing work; the detail is for the log.
+    Unavailable(String),
+    /// A bug or a broken deployment; the detail is for the log.
+    Internal(String),
+}
+
+/// Whether the client is a browser reading pages or a program reading JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Html,
+    Json,
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The sentence shown to the person or program, never containing internals.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Invalid(_) => "Some fields are not valid.".into(),
+            Self::BadRequest(reason) => reason.clone(),
+            Self::Forbidden => "This form has expired or was sent from another site. \
+                                Reload the page and try again."
+                .into(),
+            Self::NotFound => "There is nothing at this address.".into(),
+            Self::MethodNotAllowed(allowed) => {
+                format!("This address only accepts {}.", allow_header(allowed))
+            }
+            Self::UnsupportedMediaType(expected) => {
+                format!("Send the body as {expected}.")
+            }
+            Self::PayloadTooLarge => format!(
+                "The request body is larger than {} KiB.",
+                http::MAX_BODY_BYTES / 1024
+            ),
+            Self::Unavailable(_) => "The marketplace is briefly unavailable. \
+                                     Please try again in a few seconds."
+                .into(),
+            Self::Internal(_) => "Something went wrong on our side. It has been logged.".into(),
+        }
+    }
+
+    /// The response for this error, as a page or as JSON.
+    pub fn into_response(self, audience: Audience) -> Response {
+        if let Self::Unavailable(detail) | Self::Internal(detail) = &self {
+            eprintln!("{}: {detail}", self.status());
+        }
+        let status = self.status();
+        let message = self.public_message();
+        let mut response = match (audience, &self) {
+            (Audience::Json, Self::Invalid(errors)) => {
+                http::json(status, &serde_json::json!({ "errors": errors }))
+            }
+            (Audience::Json, _) => http::json(status, &serde_json::json!({ "error": message })),
+            (Audience::Html, _) => http::html(status, views::error_page(status, &message)),
+        };
+        let headers = response.headers_mut();
+        match &self {
+            Self::MethodNotAllowed(allowed) => {
+                if let Ok(value) = allow_header(allowed).parse() {
+                    headers.insert(http::header::ALLOW, value);
+                }
+            }
+            Self::Unavailable(_) => {
+                headers.insert(http::header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+fn allow_header(allowed: &[Method]) -> String {
+    allowed
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_says_when_to_retry_and_hides_the_cause() {
+        let response =
+            AppError::Unavailable("password=hunter2 host=db".into()).into_response(Audience::Json);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], "5");
+        let body = String::from_utf8(response.into_body()).unwrap();
+        assert!(!body.contains("hunter2"), "{body}");
+    }
+
+    #[test]
+    fn method_not_allowed_lists_the_allowed_methods() {
+        let response =
+            AppError::MethodNotAllowed(&[Method::GET, Method::HEAD]).into_response(Audience::Html);
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()["allow"], "GET, HEAD");
+    }
+
+    #[test]
+    fn json_validation_errors_name_each_field() {
+        let mut errors = FieldErrors::default();
+        errors.add("quantity", "Enter a whole number from 0 to 1000000.");
+        let response = AppError::Invalid(errors).into_response(Audience::Json);
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(
+            body["errors"]["quantity"],
+            "Enter a whole number from 0 to 1000000."
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! The bridge between Spin's WASI HTTP bindings and the app's own [`Request`]/[`Response`]:
+//! reads the body up to the limit, and writes every header, including repeated ones
+//! such as `Set-Cookie`.
+
+use futures::StreamExt;
+use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
+use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
+
+use crate::http::{Body, MAX_BODY_BYTES, Method, Request, Response};
+
+/// Reads the request, lets `handle` answer it, and sends the answer.
+pub async fn serve(
+    incoming: IncomingRequest,
+    out: ResponseOutparam,
+    handle: impl FnOnce(&Request) -> Response,
+) {
+    let request = read_request(incoming).await;
+    let response = handle(&request);
+    write_response(out, response).await;
+}
+
+async fn read_request(incoming: IncomingRequest) -> Request {
+    let method = Method::from(incoming.method());
+    let path_with_query = incoming.path_with_query().unwrap_or_else(|| "/".into());
+    let mut headers = HeaderMap::new();
+    for (name, value) in incoming.headers().entries() {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(&value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    let declared_too_large = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64);
+    let body = if declared_too_large {
+        Body::TooLarge
+    } else {
+        read_body(incoming).await
+    };
+    Request::new(method, &path_with_query, headers, body)
+}
+
+async fn read_body(incoming: IncomingRequest) -> Body {
+    let mut stream = incoming.into_body_stream();
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return Body::Unreadable;
+        };
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_BODY_BYTES {
+            return Body::TooLarge;
+        }
+    }
+    Body::Complete(body)
+}
+
+async fn write_response(out: ResponseOutparam, response: Response) {
+    let (parts, body) = response.into_parts();
+    let entries: Vec<(String, Vec<u8>)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+        .collect();
+    let headers = match Fields::from_list(&entries) {
+        Ok(headers) => headers,
+        Err(e) => {
+            // Every header here was built by the app; a refusal is a bug. Spin answers 500.
+            eprintln!("response headers refused: {e:?}");
+            return;
+        }
+    };
+    let outgoing = OutgoingResponse::new(headers);
+    if outgoing.set_status_code(parts.status.as_u16()).is_err() {
+        eprintln!("status code {} refused", parts.status);
+        return;
+    }
+    if let Err(e) = out.set_with_body(outgoing, body).await {
+        eprintln!("could not send the response body: {e:?}");
+    }
+}

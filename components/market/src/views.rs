@@ -1,0 +1,236 @@
+//! The HTML of every page. maud escapes everything interpolated; the only raw HTML is
+//! the doctype in [`layout`].
+
+use maud::{DOCTYPE, Markup, html};
+
+use crate::cookies::CSRF_FIELD;
+use crate::db::ItemsPage;
+use crate::form::SellForm;
+use crate::http::StatusCode;
+use crate::item::{
+    DESCRIPTION_MAX_CHARS, FieldErrors, Item, ItemId, NAME_MAX_CHARS, QUANTITY_MAX, field,
+};
+
+/// Where the stylesheet is served (by the pages component).
+pub const STYLESHEET_PATH: &str = "/static/site.css";
+
+fn layout(title: &str, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Marketplace" }
+                link rel="stylesheet" href=(STYLESHEET_PATH);
+            }
+            body {
+                header { a.brand href="/" { "Marketplace" } }
+                main { (content) }
+            }
+        }
+    }
+}
+
+/// Everything the home page shows.
+pub struct HomeView<'a> {
+    pub page: &'a ItemsPage,
+    /// Whether this is an older page (reached through `?before=`).
+    pub older: bool,
+    pub form: &'a SellForm,
+    pub errors: &'a FieldErrors,
+    pub csrf_token: &'a str,
+    /// The item this visitor just listed, to confirm.
+    pub listed: Option<ItemId>,
+}
+
+pub fn home(view: &HomeView) -> Markup {
+    let content = html! {
+        @if let Some(id) = view.listed {
+            p.notice #confirmation role="status" {
+                @match view.page.items.iter().find(|item| item.id() == id) {
+                    Some(item) => { "“" (item.name) "” is now listed for sale." }
+                    None => { "Your item is now listed for sale." }
+                }
+            }
+        }
+        @if !view.errors.is_empty() {
+            p.alert #form-errors role="alert" { "Please correct the fields marked below." }
+        }
+        section.sell aria-labelledby="sell-heading" {
+            h2 #sell-heading { "Sell an item" }
+            (sell_form(view.form, view.errors, view.csrf_token))
+        }
+        section.listing aria-labelledby="listing-heading" {
+            h2 #listing-heading { @if view.older { "Older items" } @else { "For sale" } }
+            @if view.page.items.is_empty() {
+                p.empty {
+                    @if view.older { "There are no older items." }
+                    @else { "Nothing is for sale yet. List the first item with the form above." }
+                }
+            } @else {
+                ol.items { @for item in &view.page.items { (item_card(item)) } }
+            }
+            nav.pagination aria-label="Pages" {
+                @if view.older { a href="/" { "Newest items" } }
+                @if let Some(next) = view.page.next {
+                    a rel="next" href={ "/?before=" (next) } { "Older items" }
+                }
+            }
+        }
+    };
+    layout("For sale", content)
+}
+
+fn sell_form(form: &SellForm, errors: &FieldErrors, csrf_token: &str) -> Markup {
+    html! {
+        form #sell-form method="post" action="/items" novalidate {
+            input type="hidden" name=(CSRF_FIELD) value=(csrf_token);
+            (labelled_field(field::NAME, "Name", errors, html! {
+                input #name type="text" name=(field::NAME) value=(form.name)
+                    maxlength=(NAME_MAX_CHARS) required
+                    aria-invalid=[errors.get(field::NAME).map(|_| "true")];
+            }))
+            (labelled_field(field::QUANTITY, "Quantity", errors, html! {
+                input #quantity type="number" name=(field::QUANTITY) value=(form.quantity)
+                    min="0" max=(QUANTITY_MAX) step="1" inputmode="numeric" required
+                    aria-invalid=[errors.get(field::QUANTITY).map(|_| "true")];
+            }))
+            (labelled_field(field::DESCRIPTION, "Description", errors, html! {
+                textarea #description name=(field::DESCRIPTION) rows="4"
+                    maxlength=(DESCRIPTION_MAX_CHARS) required
+                    aria-invalid=[errors.get(field::DESCRIPTION).map(|_| "true")] { (form.description) }
+            }))
+            button type="submit" { "List item" }
+        }
+    }
+}
+
+/// A label, the control, and the message beside it when the field is wrong.
+fn labelled_field(name: &str, label: &str, errors: &FieldErrors, control: Markup) -> Markup {
+    html! {
+        div.field {
+            label for=(name) { (label) }
+            (control)
+            @if let Some(message) = errors.get(name) {
+                p.field-error id={ (name) "-error" } { (message) }
+            }
+        }
+    }
+}
+
+fn item_card(item: &Item) -> Markup {
+    html! {
+        li.item #{ "item-" (item.id) } {
+            h3 { (item.name) }
+            p.stock {
+                @if item.quantity == 0 { "Sold out" } @else { (item.quantity) " in stock" }
+            }
+            p.description { (item.description) }
+            p.added { "Listed " time datetime=(item.date_added) { (item.date_added.get(..10).unwrap_or(&item.date_added)) } }
+        }
+    }
+}
+
+/// The page for any error: the status, one sentence, and a way back.
+pub fn error_page(status: StatusCode, message: &str) -> Markup {
+    let title = status.canonical_reason().unwrap_or("Error");
+    layout(
+        title,
+        html! {
+            h1 { (title) }
+            p.error-message { (message) }
+            p { a href="/" { "Back to the marketplace" } }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: i64, name: &str) -> Item {
+        Item {
+            id,
+            name: name.into(),
+            quantity: 2,
+            description: "d".into(),
+            date_added: "2026-11-22T10:00:00.000000Z".into(),
+        }
+    }
+
+    fn render(
+        page: &ItemsPage,
+        form: &SellForm,
+        errors: &FieldErrors,
+        listed: Option<ItemId>,
+    ) -> String {
+        home(&HomeView {
+            page,
+            older: false,
+            form,
+            errors,
+            csrf_token: "tok",
+            listed,
+        })
+        .into_string()
+    }
+
+    #[test]
+    fn stored_markup_is_escaped() {
+        let page = ItemsPage {
+            items: vec![item(1, "<script>alert(1)</script>")],
+            next: None,
+        };
+        let html = render(&page, &SellForm::default(), &FieldErrors::default(), None);
+        assert!(!html.contains("<script>alert(1)"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    }
+
+    #[test]
+    fn an_empty_shop_says_so() {
+        let page = ItemsPage {
+            items: vec![],
+            next: None,
+        };
+        let html = render(&page, &SellForm::default(), &FieldErrors::default(), None);
+        assert!(html.contains("Nothing is for sale yet"));
+    }
+
+    #[test]
+    fn a_form_with_mistakes_keeps_the_input_and_marks_the_fields() {
+        let page = ItemsPage {
+            items: vec![],
+            next: None,
+        };
+        let form = SellForm {
+            name: "Lamp \"x\"".into(),
+            quantity: "-4".into(),
+            description: "Brass".into(),
+            csrf_token: None,
+        };
+        let mut errors = FieldErrors::default();
+        errors.add(field::QUANTITY, "Enter a whole number from 0 to 1000000.");
+        let html = render(&page, &form, &errors, None);
+        assert!(html.contains(r#"value="Lamp &quot;x&quot;""#), "{html}");
+        assert!(html.contains(r#"value="-4""#));
+        assert!(html.contains(r#"id="quantity-error""#));
+        assert!(!html.contains(r#"id="name-error""#));
+    }
+
+    #[test]
+    fn the_confirmation_names_the_listed_item_and_older_pages_are_linked() {
+        let page = ItemsPage {
+            items: vec![item(7, "Lamp")],
+            next: ItemId::parse("7"),
+        };
+        let html = render(
+            &page,
+            &SellForm::default(),
+            &FieldErrors::default(),
+            ItemId::parse("7"),
+        );
+        assert!(html.contains("“Lamp” is now listed for sale."));
+        assert!(html.contains(r#"href="/?before=7""#));
+    }
+}

@@ -1,0 +1,64 @@
+//! The pages people browse: the home page (sell form and listing), its stylesheet, and
+//! the 404 page for every path no other component owns (this component's route is `/...`).
+
+use market::cookies::{self, CsrfToken};
+use market::error::{AppError, Audience};
+use market::form::SellForm;
+use market::home::{self, FormState};
+use market::http::{self, READ_ONLY, Request, Response, StatusCode};
+use market::item::{FieldErrors, ItemId};
+use market::views::STYLESHEET_PATH;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+use spin_sdk::http_component;
+
+#[http_component]
+async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+    market::spin::serve(request, response_out, route).await;
+}
+
+fn route(request: &Request) -> Response {
+    let result = match request.path.as_str() {
+        "/" => request
+            .expect_method(READ_ONLY)
+            .and_then(|()| home_page(request)),
+        STYLESHEET_PATH => request
+            .expect_method(READ_ONLY)
+            .map(|()| http::asset("text/css; charset=utf-8", include_str!("site.css"))),
+        _ => Err(AppError::NotFound),
+    };
+    result.unwrap_or_else(|error| error.into_response(Audience::Html))
+}
+
+/// The listing (newest first, or older than `?before=`) with an empty sell form.
+fn home_page(request: &Request) -> Result<Response, AppError> {
+    let before = request
+        .query_param("before")
+        .map(|text| {
+            ItemId::parse(&text).ok_or_else(|| {
+                AppError::BadRequest("This page of the listing does not exist.".into())
+            })
+        })
+        .transpose()?;
+    let (token, fresh_token) = match CsrfToken::from_request(request) {
+        Some(token) => (token, false),
+        None => (CsrfToken::generate()?, true),
+    };
+    let listed = cookies::listed(request);
+    let mut response = home::render(
+        StatusCode::OK,
+        before,
+        FormState {
+            form: &SellForm::default(),
+            errors: &FieldErrors::default(),
+            csrf_token: &token,
+            listed,
+        },
+    )?;
+    if fresh_token {
+        http::set_cookie(&mut response, &token.set_cookie());
+    }
+    if listed.is_some() {
+        http::set_cookie(&mut response, &cookies::clear_listed());
+    }
+    Ok(response)
+}

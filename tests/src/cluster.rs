@@ -1,0 +1,200 @@
+//! Throwaway PostgreSQL clusters for tests: `initdb` into a temporary folder, a free
+//! port, and removal afterwards, even when the test process is killed. As root, the
+//! server runs as the `postgres` user (initdb refuses root).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, bail};
+
+/// Where the PostgreSQL server binaries are: `$PG_BIN`, or the newest Debian install.
+fn bin_dir() -> anyhow::Result<PathBuf> {
+    if let Ok(dir) = std::env::var("PG_BIN") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .context("PostgreSQL is not installed (no /usr/lib/postgresql); set PG_BIN")?
+        .filter_map(|entry| Some(entry.ok()?.path().join("bin")))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    versions.sort_by_key(|path| {
+        path.parent()
+            .and_then(|p| p.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+    });
+    versions
+        .pop()
+        .context("no initdb under /usr/lib/postgresql/*/bin")
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| out.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+pub struct PgCluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    as_postgres_user: bool,
+    pub port: u16,
+}
+
+impl PgCluster {
+    /// Creates and starts a new cluster.
+    pub fn start() -> anyhow::Result<Self> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "market-pg-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let cluster = Self {
+            bin: bin_dir()?,
+            as_postgres_user: is_root(),
+            port: free_port()?,
+            dir,
+        };
+        cluster.remove_when_process_exits()?;
+        if cluster.as_postgres_user {
+            run(Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(&cluster.dir))?;
+        }
+        run(cluster
+            .pg_command("initdb")
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(cluster.data_dir()))?;
+        cluster.start_server()?;
+        Ok(cluster)
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn pg_command(&self, program: &str) -> Command {
+        let program = self.bin.join(program);
+        if self.as_postgres_user {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            Command::new(program)
+        }
+    }
+
+    /// Starts the server (again, after [`Self::stop`]) on the same port and data.
+    pub fn start_server(&self) -> anyhow::Result<()> {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+             -c full_page_writes=off -c max_connections=400",
+            self.port,
+            self.dir.display()
+        );
+        run(self
+            .pg_command("pg_ctl")
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-l"])
+            .arg(self.dir.join("server.log"))
+            .args(["-o", &options, "-w", "start"]))
+    }
+
+    /// Stops the server (fast shutdown: clients are disconnected at once).
+    pub fn stop(&self) -> anyhow::Result<()> {
+        run(self
+            .pg_command("pg_ctl")
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", "fast", "-w", "stop"]))
+    }
+
+    /// A connection string for one database of this cluster.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{database}?sslmode=disable",
+            self.port
+        )
+    }
+
+    /// A watcher that stops the server and deletes the folder once this process is gone,
+    /// so a killed or panicking test run leaves nothing behind.
+    fn remove_when_process_exits(&self) -> anyhow::Result<()> {
+        let pg_ctl = self.pg_command("pg_ctl");
+        let stop = std::iter::once(pg_ctl.get_program())
+            .chain(pg_ctl.get_args())
+            .map(|part| shell_quote(&part.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+             {stop} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
+            pid = std::process::id(),
+            data = shell_quote(&self.data_dir().to_string_lossy()),
+            dir = shell_quote(&self.dir.to_string_lossy()),
+        );
+        Command::new("setsid")
+            .args(["sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting the cluster's clean-up watcher")?;
+        Ok(())
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = self
+            .pg_command("pg_ctl")
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", "immediate", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let output = command
+        .output()
+        .with_context(|| format!("running {command:?}"))?;
+    if !output.status.success() {
+        bail!(
+            "{command:?} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}

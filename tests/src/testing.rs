@@ -1,0 +1,251 @@
+//! What every integration test starts from: the real components behind the harness on
+//! a free port, a fresh database with the migrations applied, and a small HTTP client.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::cluster::PgCluster;
+use crate::runtime::{App, AppOptions};
+use crate::server::Server;
+
+/// The project's folder (where `spin.toml` is).
+pub fn project_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// One cluster for all tests of a process; each test gets its own database in it.
+fn shared_cluster() -> &'static PgCluster {
+    static CLUSTER: OnceLock<PgCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| PgCluster::start().expect("starting a throwaway PostgreSQL"))
+}
+
+/// The database a test works on, and the app serving it.
+pub struct TestApp {
+    pub app: Arc<App>,
+    pub server: Server,
+    pub db_url: String,
+    /// A direct connection, for arranging and checking rows.
+    pub db: tokio_postgres::Client,
+    /// Set when the test asked for a cluster of its own (to stop and start it).
+    pub own_cluster: Option<PgCluster>,
+}
+
+/// The app on a fresh, migrated database in the shared cluster.
+pub async fn spawn_app() -> TestApp {
+    let cluster = shared_cluster();
+    spawn_app_with(cluster.port, &cluster.url("postgres"), HashMap::new()).await
+}
+
+/// The app on a cluster of its own, which the test may stop and start.
+pub async fn spawn_app_with_own_cluster() -> TestApp {
+    let cluster = PgCluster::start().expect("starting a throwaway PostgreSQL");
+    let mut test_app = spawn_app_with(cluster.port, &cluster.url("postgres"), HashMap::new()).await;
+    test_app.own_cluster = Some(cluster);
+    test_app
+}
+
+/// The app with extra `--variable` overrides, on a fresh database.
+pub async fn spawn_app_with(
+    port: u16,
+    admin_url: &str,
+    extra_variables: HashMap<String, String>,
+) -> TestApp {
+    static DATABASES: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "test_{}_{}",
+        std::process::id(),
+        DATABASES.fetch_add(1, Ordering::Relaxed)
+    );
+    let admin = connect(admin_url).await;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("creating the test database");
+    let db_url = admin_url.replace("/postgres?", &format!("/{name}?"));
+    let mut db = connect(&db_url).await;
+    migrations::apply(&mut db)
+        .await
+        .expect("applying migrations");
+
+    let mut variables = HashMap::from([
+        ("db_url".to_owned(), db_url.clone()),
+        ("db_host".to_owned(), "127.0.0.1".to_owned()),
+        ("db_port".to_owned(), port.to_string()),
+    ]);
+    variables.extend(extra_variables);
+    let app = App::load(&AppOptions {
+        manifest: project_dir().join("spin.toml"),
+        runtime_config: Some(project_dir().join("runtime-config.toml")),
+        variables,
+    })
+    .expect("loading the app (run `cargo build --target wasm32-wasip2 --release` first)");
+    let server = Server::start(app.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("listening");
+    TestApp {
+        app,
+        server,
+        db_url,
+        db,
+        own_cluster: None,
+    }
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    migrations::connect(&url.parse().expect("valid url"), Duration::from_secs(10))
+        .await
+        .expect("connecting to the test database")
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `name=value` part of each `Set-Cookie`.
+    pub fn cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// Sends one request on a fresh connection.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> TestResponse {
+        send_to(self.server.addr, method, path, headers, body.into())
+            .await
+            .expect("request failed at the transport level")
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(Method::GET, path, &[], Bytes::new()).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &str) -> TestResponse {
+        self.send(
+            Method::POST,
+            path,
+            &[("content-type", "application/json")],
+            body.to_owned(),
+        )
+        .await
+    }
+
+    /// Loads the home page and returns the CSRF cookie and form token it handed out.
+    pub async fn csrf(&self) -> (String, String) {
+        let page = self.get("/").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+        let cookie = page
+            .cookies()
+            .into_iter()
+            .find(|c| c.starts_with("csrf="))
+            .expect("the home page sets a csrf cookie");
+        let token = cookie.trim_start_matches("csrf=").to_owned();
+        let html = page.text();
+        assert!(html.contains(&format!(r#"name="csrf_token" value="{token}""#)));
+        (cookie, token)
+    }
+
+    /// Posts the sell form as a browser would, with a valid CSRF cookie and token.
+    pub async fn sell(&self, fields: &[(&str, &str)]) -> TestResponse {
+        let (cookie, token) = self.csrf().await;
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("csrf_token", &token);
+        for (name, value) in fields {
+            form.append_pair(name, value);
+        }
+        self.send(
+            Method::POST,
+            "/items",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &cookie),
+            ],
+            form.finish(),
+        )
+        .await
+    }
+
+    /// How many items the database holds.
+    pub async fn item_count(&self) -> i64 {
+        self.db
+            .query_one("SELECT count(*) FROM items", &[])
+            .await
+            .expect("counting items")
+            .get(0)
+    }
+}
+
+/// Sends one HTTP/1.1 request to `addr` and reads the whole response.
+pub async fn send_to(
+    addr: std::net::SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> anyhow::Result<TestResponse> {
+    let stream = TcpStream::connect(addr).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", format!("localhost:{}", addr.port()));
+    for (name, value) in headers {
+        request = request.header(
+            HeaderName::from_bytes(name.as_bytes())?,
+            HeaderValue::from_bytes(value.as_bytes())?,
+        );
+    }
+    let response = sender.send_request(request.body(Full::new(body))?).await?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok(TestResponse {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}
