@@ -5,6 +5,9 @@
 //!
 //! It exists to test the product; it is not a runtime to ship.
 
+// Postgres errors are the WIT's own variant, large by design (Spin's SDK allows it too).
+#![allow(clippy::result_large_err)]
+
 pub mod allowed_hosts;
 pub mod cluster;
 pub mod manifest;
@@ -23,7 +26,7 @@ pub mod bindings {
         world: "spin-host",
         imports: { default: async | trappable },
         with: {
-            "spin:postgres/postgres/connection": crate::postgres::PgConnection,
+            "spin:postgres/postgres.connection": crate::postgres::PgConnection,
         },
     });
 }

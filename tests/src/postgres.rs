@@ -85,7 +85,7 @@ impl wit::HostConnection for RequestState {
             let client = pool
                 .get()
                 .await
-                .map_err(|e| Error::ConnectionFailed(format!("{:?}", anyhow::Error::new(e))))?;
+                .map_err(|e| Error::ConnectionFailed(error_chain(&e)))?;
             Ok(PgConnection(client))
         }
         .await;
@@ -138,6 +138,23 @@ impl wit::HostConnection for RequestState {
         self.table.delete(connection)?;
         Ok(())
     }
+}
+
+/// An error and its causes, laid out as Spin's `{:?}` of an `anyhow::Error` does (minus
+/// any backtrace).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    if source.is_some() {
+        text.push_str("\n\nCaused by:");
+    }
+    let mut index = 0;
+    while let Some(cause) = source {
+        text.push_str(&format!("\n    {index}: {cause}"));
+        index += 1;
+        source = cause.source();
+    }
+    text
 }
 
 fn query_failed(error: tokio_postgres::Error) -> Error {

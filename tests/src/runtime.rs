@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full, combinators::UnsyncBoxBody};
 use hyper::body::Body;
@@ -15,8 +15,8 @@ use hyper::{Request, Response, StatusCode};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::bindings::ProxyPre;
-use wasmtime_wasi_http::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings;
@@ -27,7 +27,7 @@ use crate::runtime_config::RuntimeConfig;
 use crate::variables::Variables;
 
 /// The response body the host gives hyper.
-pub type ResponseBody = UnsyncBoxBody<Bytes, ErrorCode>;
+pub type ResponseBody = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
 
 /// What one component needs at request time.
 pub struct ComponentContext {
@@ -85,7 +85,7 @@ static COMPILED: OnceLock<std::sync::Mutex<Option<Arc<Compiled>>>> = OnceLock::n
 fn engine() -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
-    Engine::new(&config)
+    Ok(Engine::new(&config)?)
 }
 
 fn compile(paths: &[PathBuf]) -> anyhow::Result<Arc<Compiled>> {
@@ -104,8 +104,9 @@ fn compile(paths: &[PathBuf]) -> anyhow::Result<Arc<Compiled>> {
     if !missing.is_empty() {
         let mut components = compiled.components.clone();
         for path in missing {
-            let component = Component::from_file(&compiled.engine, path)
-                .with_context(|| format!("compiling {}", path.display()))?;
+            let component = Component::from_file(&compiled.engine, path).map_err(|e| {
+                anyhow::Error::from(e).context(format!("compiling {}", path.display()))
+            })?;
             components.insert(path.clone(), component);
         }
         *compiled = Arc::new(Compiled {
@@ -157,18 +158,17 @@ impl App {
         let compiled = compile(&sources)?;
         let mut linker: Linker<RequestState> = Linker::new(&compiled.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::add_only_http_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         bindings::spin::postgres::postgres::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         bindings::fermyon::spin::variables::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
 
         let mut components = HashMap::new();
         for (id, def) in &manifest.component {
             let component = &compiled.components[&base.join(&def.source)];
-            let pre = ProxyPre::new(
-                linker
-                    .instantiate_pre(component)
-                    .with_context(|| format!("linking component {id}"))?,
-            )?;
+            let pre =
+                ProxyPre::new(linker.instantiate_pre(component).map_err(|e| {
+                    anyhow::Error::from(e).context(format!("linking component {id}"))
+                })?)?;
             components.insert(
                 id.clone(),
                 Arc::new(ComponentContext {

@@ -42,24 +42,29 @@ pub struct TestApp {
 
 /// The app on a fresh, migrated database in the shared cluster.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_variables(HashMap::new()).await
+}
+
+/// The same, with some variables overridden (`spin up --variable`).
+pub async fn spawn_app_with_variables(variables: HashMap<&str, String>) -> TestApp {
     let cluster = shared_cluster();
-    spawn_app_with(cluster.port, &cluster.url("postgres"), HashMap::new()).await
+    let variables = variables
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    spawn_on(cluster.port, &cluster.url("postgres"), variables).await
 }
 
 /// The app on a cluster of its own, which the test may stop and start.
 pub async fn spawn_app_with_own_cluster() -> TestApp {
     let cluster = PgCluster::start().expect("starting a throwaway PostgreSQL");
-    let mut test_app = spawn_app_with(cluster.port, &cluster.url("postgres"), HashMap::new()).await;
+    let mut test_app = spawn_on(cluster.port, &cluster.url("postgres"), HashMap::new()).await;
     test_app.own_cluster = Some(cluster);
     test_app
 }
 
-/// The app with extra `--variable` overrides, on a fresh database.
-pub async fn spawn_app_with(
-    port: u16,
-    admin_url: &str,
-    extra_variables: HashMap<String, String>,
-) -> TestApp {
+/// The app with extra `--variable` overrides, on a fresh database of the cluster at `port`.
+async fn spawn_on(port: u16, admin_url: &str, extra_variables: HashMap<String, String>) -> TestApp {
     static DATABASES: AtomicUsize = AtomicUsize::new(0);
     let name = format!(
         "test_{}_{}",

@@ -21,9 +21,9 @@ pub fn parse_new_item(body: &[u8]) -> Result<NewItem, AppError> {
         ));
     };
     NewItem::from_parts(
-        string_field(&object, field::NAME).and_then(|s| ItemName::parse(s)),
+        string_field(&object, field::NAME).and_then(ItemName::parse),
         quantity_field(&object),
-        string_field(&object, field::DESCRIPTION).and_then(|s| Description::parse(s)),
+        string_field(&object, field::DESCRIPTION).and_then(Description::parse),
     )
     .map_err(AppError::Invalid)
 }

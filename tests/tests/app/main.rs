@@ -1,0 +1,30 @@
+//! Integration tests: the real compiled components, served by the harness, against a
+//! real PostgreSQL. Each test gets its own database.
+
+mod api;
+mod health;
+mod leaks;
+mod outage;
+mod pages;
+mod spin_fidelity;
+
+/// Text that must never reach a client: SQL, connection strings, Rust panics.
+pub const INTERNALS: &[&str] = &[
+    "SELECT",
+    "INSERT",
+    "schema_migrations",
+    "postgres://",
+    "sslmode",
+    "127.0.0.1",
+    "panicked",
+    "RUST_BACKTRACE",
+    "tokio_postgres",
+    "DbError",
+];
+
+/// Fails when a response body shows any internals.
+pub fn assert_no_internals(body: &str) {
+    for needle in INTERNALS {
+        assert!(!body.contains(needle), "response leaks {needle:?}: {body}");
+    }
+}

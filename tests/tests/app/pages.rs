@@ -1,0 +1,421 @@
+use hyper::{Method, StatusCode};
+use spin_harness::testing::spawn_app;
+
+use crate::assert_no_internals;
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+#[tokio::test]
+async fn the_home_page_shows_the_sell_form_and_says_an_empty_shop_is_empty() {
+    let app = spawn_app().await;
+
+    let response = app.get("/").await;
+
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = response.text();
+    for field in [
+        r#"name="name""#,
+        r#"name="quantity""#,
+        r#"name="description""#,
+        r#"name="csrf_token""#,
+    ] {
+        assert!(html.contains(field), "missing {field}");
+    }
+    assert!(html.contains("Nothing is for sale yet"));
+}
+
+#[tokio::test]
+async fn selling_redirects_home_where_the_item_is_listed_with_a_confirmation() {
+    let app = spawn_app().await;
+    let (csrf_cookie, _) = app.csrf().await;
+
+    let response = app
+        .sell(&[
+            ("name", "Brass lamp"),
+            ("quantity", "3"),
+            ("description", "Works, with shade."),
+        ])
+        .await;
+
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(response.header("location"), Some("/"));
+    let listed = response
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("listed="))
+        .expect("a listed cookie for the confirmation");
+    let cookie = format!("{csrf_cookie}; {listed}");
+    let home = app.send(Method::GET, "/", &[("cookie", &cookie)], "").await;
+    let html = home.text();
+    assert!(
+        html.contains("“Brass lamp” is now listed for sale."),
+        "{html}"
+    );
+    assert!(html.contains("3 in stock"));
+    assert!(html.contains("Works, with shade."));
+    assert!(
+        home.cookies().contains(&"listed=".to_owned()),
+        "the notice is shown once"
+    );
+    assert_eq!(app.item_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_form_with_mistakes_comes_back_with_the_input_kept_and_a_message_per_field() {
+    let app = spawn_app().await;
+    let long_name = "n".repeat(257);
+    let long_description = "d".repeat(2001);
+    // (fields, the fields that must be marked, why it is invalid)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec![],
+            vec!["name", "quantity", "description"],
+            "everything missing",
+        ),
+        (
+            vec![("name", "  "), ("quantity", "1"), ("description", "x")],
+            vec!["name"],
+            "blank name",
+        ),
+        (
+            vec![
+                ("name", long_name.as_str()),
+                ("quantity", "1"),
+                ("description", "x"),
+            ],
+            vec!["name"],
+            "name too long",
+        ),
+        (
+            vec![("name", "Lamp"), ("quantity", "-1"), ("description", "x")],
+            vec!["quantity"],
+            "negative quantity",
+        ),
+        (
+            vec![
+                ("name", "Lamp"),
+                ("quantity", "1000001"),
+                ("description", "x"),
+            ],
+            vec!["quantity"],
+            "quantity too large",
+        ),
+        (
+            vec![("name", "Lamp"), ("quantity", "2.5"), ("description", "x")],
+            vec!["quantity"],
+            "fractional quantity",
+        ),
+        (
+            vec![("name", "Lamp"), ("quantity", "lots"), ("description", "x")],
+            vec!["quantity"],
+            "not a number",
+        ),
+        (
+            vec![
+                ("name", "Lamp"),
+                ("quantity", "99999999999999999999"),
+                ("description", "x"),
+            ],
+            vec!["quantity"],
+            "past i64",
+        ),
+        (
+            vec![("name", "Lamp"), ("quantity", "1"), ("description", "")],
+            vec!["description"],
+            "empty description",
+        ),
+        (
+            vec![
+                ("name", "Lamp"),
+                ("quantity", "1"),
+                ("description", long_description.as_str()),
+            ],
+            vec!["description"],
+            "description too long",
+        ),
+        (
+            vec![
+                ("name", "nul\0byte"),
+                ("quantity", "1"),
+                ("description", "x"),
+            ],
+            vec!["name"],
+            "NUL in name",
+        ),
+    ];
+    for (fields, marked, reason) in cases {
+        let response = app.sell(&fields).await;
+
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{reason}"
+        );
+        let html = response.text();
+        for field in ["name", "quantity", "description"] {
+            let has_message = html.contains(&format!(r#"id="{field}-error""#));
+            assert_eq!(
+                has_message,
+                marked.contains(&field),
+                "{reason}: message for {field}"
+            );
+        }
+        if let Some((_, quantity)) = fields.iter().find(|(name, _)| *name == "quantity") {
+            assert!(
+                html.contains(&format!(r#"value="{quantity}""#)),
+                "{reason}: input kept"
+            );
+        }
+        assert!(response.header("content-security-policy").is_some());
+    }
+    assert_eq!(app.item_count().await, 0, "nothing invalid was stored");
+}
+
+#[tokio::test]
+async fn a_form_post_without_a_valid_csrf_token_is_refused_and_stores_nothing() {
+    let app = spawn_app().await;
+    let (cookie, token) = app.csrf().await;
+    let other_token = "ab".repeat(32);
+    let body = |token: &str| format!("csrf_token={token}&name=Lamp&quantity=1&description=x");
+    // (cookie sent, body, why it must be refused)
+    let cases = [
+        (
+            None,
+            "name=Lamp&quantity=1&description=x".to_owned(),
+            "no cookie and no token",
+        ),
+        (
+            Some(cookie.as_str()),
+            "name=Lamp&quantity=1&description=x".to_owned(),
+            "cookie but no token",
+        ),
+        (
+            None,
+            body(&token),
+            "token but no cookie (a cross-site post)",
+        ),
+        (
+            Some(cookie.as_str()),
+            body(&other_token),
+            "token that does not match the cookie",
+        ),
+    ];
+    for (cookie, body, reason) in cases {
+        let mut headers = vec![("content-type", FORM)];
+        if let Some(cookie) = cookie {
+            headers.push(("cookie", cookie));
+        }
+
+        let response = app.send(Method::POST, "/items", &headers, body).await;
+
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "{reason}");
+        assert!(response.text().contains("Reload the page"), "{reason}");
+    }
+    assert_eq!(app.item_count().await, 0);
+}
+
+#[tokio::test]
+async fn the_sell_form_only_accepts_urlencoded_bodies_up_to_64_kib() {
+    let app = spawn_app().await;
+    let (cookie, token) = app.csrf().await;
+    for content_type in [
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "application/json",
+    ] {
+        let response = app
+            .send(
+                Method::POST,
+                "/items",
+                &[("content-type", content_type), ("cookie", &cookie)],
+                format!("csrf_token={token}&name=a&quantity=1&description=b"),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type}"
+        );
+    }
+    let huge = format!(
+        "csrf_token={token}&name=a&quantity=1&description={}",
+        "b".repeat(70_000)
+    );
+    let response = app
+        .send(
+            Method::POST,
+            "/items",
+            &[("content-type", FORM), ("cookie", &cookie)],
+            huge,
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.item_count().await, 0);
+}
+
+#[tokio::test]
+async fn stored_markup_is_shown_escaped_on_the_home_page() {
+    let app = spawn_app().await;
+    let created = app
+        .post_json(
+            "/api/items",
+            r#"{"name":"<script>alert('x')</script>","quantity":1,"description":"<img src=x onerror=alert(1)>"}"#,
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+
+    let html = app.get("/").await.text();
+
+    assert!(!html.contains("<script>alert"), "raw script tag rendered");
+    assert!(!html.contains("<img src=x"), "raw img tag rendered");
+    assert!(html.contains("&lt;script&gt;alert('x')&lt;/script&gt;"));
+}
+
+#[tokio::test]
+async fn the_listing_shows_fifty_newest_first_with_a_link_to_older_items() {
+    let app = spawn_app().await;
+    app.db
+        .batch_execute(
+            "INSERT INTO items (name, quantity, description)
+             SELECT 'Item ' || n, n, 'About item ' || n FROM generate_series(1, 51) AS n",
+        )
+        .await
+        .unwrap();
+
+    let first = app.get("/").await.text();
+
+    assert!(
+        first.contains("Item 51") && first.contains("Item 2<"),
+        "newest 50 shown"
+    );
+    assert!(!first.contains("Item 1<"), "the oldest is on the next page");
+    assert!(
+        first.find("Item 51").unwrap() < first.find("Item 50").unwrap(),
+        "newest first"
+    );
+    let older_id: i64 = app
+        .db
+        .query_one("SELECT id FROM items WHERE name = 'Item 2'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let link = format!("/?before={older_id}");
+    assert!(
+        first.contains(&format!(r#"href="{link}""#)),
+        "link to older items"
+    );
+    let second = app.get(&link).await;
+    assert_eq!(second.status, StatusCode::OK);
+    let second = second.text();
+    assert!(second.contains("Item 1<") && !second.contains("Item 2<"));
+    assert!(!second.contains(r#"rel="next""#), "no page after the last");
+}
+
+#[tokio::test]
+async fn a_cursor_that_is_not_an_item_id_gets_a_400_page() {
+    let app = spawn_app().await;
+    for cursor in ["abc", "-1", "0", "1.5", "99999999999999999999"] {
+        let response = app.get(&format!("/?before={cursor}")).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{cursor}");
+        assert!(
+            response
+                .header("content-type")
+                .unwrap()
+                .starts_with("text/html")
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_pages_get_the_404_page() {
+    let app = spawn_app().await;
+    for path in [
+        "/nope",
+        "/items/whatever",
+        "/static/missing.css",
+        "/index.html",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            response.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        assert!(
+            response
+                .text()
+                .contains("There is nothing at this address.")
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_html_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let responses = [
+        ("home", app.get("/").await),
+        ("404", app.get("/nope").await),
+        ("405", app.send(Method::DELETE, "/", &[], "").await),
+        (
+            "403",
+            app.send(Method::POST, "/items", &[("content-type", FORM)], "")
+                .await,
+        ),
+        ("422", app.sell(&[]).await),
+    ];
+    for (what, response) in responses {
+        let csp = response
+            .header("content-security-policy")
+            .unwrap_or_default();
+        assert!(csp.contains("default-src 'self'"), "{what}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{what}");
+        assert_eq!(response.header("x-frame-options"), Some("DENY"), "{what}");
+        assert_eq!(
+            response.header("x-content-type-options"),
+            Some("nosniff"),
+            "{what}"
+        );
+        assert!(response.header("referrer-policy").is_some(), "{what}");
+        assert_no_internals(&response.text());
+    }
+}
+
+#[tokio::test]
+async fn wrong_methods_get_405_with_the_allowed_methods() {
+    let app = spawn_app().await;
+    let cases = [
+        (Method::POST, "/", "GET, HEAD"),
+        (Method::PUT, "/static/site.css", "GET, HEAD"),
+        (Method::GET, "/items", "POST"),
+        (Method::DELETE, "/api/items", "GET, HEAD, POST"),
+        (Method::PUT, "/api/items/1", "GET, HEAD"),
+        (Method::POST, "/health", "GET, HEAD"),
+        (Method::DELETE, "/health/ready", "GET, HEAD"),
+    ];
+    for (method, path, allow) in cases {
+        let response = app.send(method.clone(), path, &[], "").await;
+        assert_eq!(
+            response.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(response.header("allow"), Some(allow), "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn the_stylesheet_is_served_for_the_pages() {
+    let app = spawn_app().await;
+    let response = app.get("/static/site.css").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/css; charset=utf-8")
+    );
+    assert!(response.text().contains(".field-error"));
+}
