@@ -319,35 +319,91 @@ fn prepare_request<B>(
     let full_url = format!("http://{host}{path_and_query}");
     parts.uri = full_url.parse()?;
     let mut spin_headers = vec![
-        ("spin-path-info", route.path_info.clone()),
-        ("spin-full-url", full_url),
-        ("spin-matched-route", route.matched_route.clone()),
-        ("spin-base-path", "/".to_owned()),
-        ("spin-raw-component-route", route.raw_route.clone()),
-        ("spin-component-route", route.component_route.clone()),
-        ("spin-client-addr", client_addr.to_string()),
+        ("spin-path-info".to_owned(), route.path_info.clone()),
+        ("spin-full-url".to_owned(), full_url),
+        ("spin-matched-route".to_owned(), route.matched_route.clone()),
+        ("spin-base-path".to_owned(), "/".to_owned()),
+        (
+            "spin-raw-component-route".to_owned(),
+            route.raw_route.clone(),
+        ),
+        (
+            "spin-component-route".to_owned(),
+            route.component_route.clone(),
+        ),
+        ("spin-client-addr".to_owned(), client_addr.to_string()),
     ];
-    let param_headers: Vec<(String, String)> = route
-        .params
-        .iter()
-        .map(|(name, value)| {
-            (
-                format!(
-                    "spin-path-match-{}",
-                    name.replace('_', "-").to_ascii_lowercase()
-                ),
-                value.clone(),
-            )
-        })
-        .collect();
-    for (name, value) in spin_headers.drain(..) {
-        parts.headers.append(name, value.parse()?);
-    }
-    for (name, value) in param_headers {
+    spin_headers.extend(route.params.iter().map(|(name, value)| {
+        (
+            format!(
+                "spin-path-match-{}",
+                name.replace('_', "-").to_ascii_lowercase()
+            ),
+            value.clone(),
+        )
+    }));
+    // Appended, not inserted: a client's header of the same name stays, first.
+    for (name, value) in spin_headers {
         parts.headers.append(
             hyper::header::HeaderName::from_bytes(name.as_bytes())?,
             value.parse()?,
         );
     }
     Ok(Request::from_parts(parts, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::HttpTrigger;
+
+    #[test]
+    fn spin_headers_follow_the_clients_and_the_uri_becomes_absolute() {
+        let router = Router::new(&[HttpTrigger {
+            id: None,
+            route: "/items/...".into(),
+            component: "items".into(),
+        }]);
+        let route = router.route("/items/5/buy").unwrap();
+        let request = Request::builder()
+            .uri("/items/5/buy?x=1")
+            .header("host", "shop.example:8080")
+            .header("spin-full-url", "http://evil.example/")
+            .body(())
+            .unwrap();
+
+        let request = prepare_request(request, &route, "10.1.2.3:4567".parse().unwrap()).unwrap();
+
+        assert_eq!(
+            request.uri().to_string(),
+            "http://shop.example:8080/items/5/buy?x=1"
+        );
+        let full_urls: Vec<_> = request.headers().get_all("spin-full-url").iter().collect();
+        assert_eq!(
+            full_urls,
+            [
+                "http://evil.example/",
+                "http://shop.example:8080/items/5/buy?x=1"
+            ]
+        );
+        let header = |name: &str| request.headers()[name].to_str().unwrap().to_owned();
+        assert_eq!(header("spin-path-info"), "/5/buy");
+        assert_eq!(header("spin-matched-route"), "/items/...");
+        assert_eq!(header("spin-component-route"), "/items");
+        assert_eq!(header("spin-raw-component-route"), "/items/...");
+        assert_eq!(header("spin-base-path"), "/");
+        assert_eq!(header("spin-client-addr"), "10.1.2.3:4567");
+    }
+
+    #[test]
+    fn a_request_without_a_host_is_refused_as_spin_drops_it() {
+        let router = Router::new(&[HttpTrigger {
+            id: None,
+            route: "/...".into(),
+            component: "pages".into(),
+        }]);
+        let route = router.route("/").unwrap();
+        let request = Request::builder().uri("/").body(()).unwrap();
+        assert!(prepare_request(request, &route, "127.0.0.1:1".parse().unwrap()).is_err());
+    }
 }
