@@ -11,6 +11,7 @@
 pub mod allowed_hosts;
 pub mod cluster;
 pub mod manifest;
+pub mod nginx;
 pub mod postgres;
 pub mod routes;
 pub mod runtime;

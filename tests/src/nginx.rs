@@ -1,0 +1,127 @@
+//! The project's real nginx config (`conf.d/default.conf`) in front of a test upstream:
+//! the same file, with only the upstream address and the listen port substituted, run
+//! by the real nginx binary with a main config like the official image's.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+
+/// The upstream line of `conf.d/default.conf` that compose resolves to the app service.
+const UPSTREAM_LINE: &str = "server app:3000;";
+const LISTEN_LINE: &str = "listen 80;";
+
+pub struct Nginx {
+    pub addr: SocketAddr,
+    dir: PathBuf,
+    child: Child,
+}
+
+impl Nginx {
+    /// Starts nginx with the project's `conf.d` proxying to `upstream`.
+    pub fn start(conf_d: &Path, upstream: SocketAddr) -> anyhow::Result<Self> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "market-nginx-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(dir.join("conf.d"))?;
+        std::fs::create_dir_all(dir.join("logs"))?;
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+
+        let site = std::fs::read_to_string(conf_d.join("default.conf"))
+            .context("reading conf.d/default.conf")?;
+        ensure!(
+            site.matches(UPSTREAM_LINE).count() == 1 && site.matches(LISTEN_LINE).count() == 1,
+            "conf.d/default.conf must contain `{UPSTREAM_LINE}` and `{LISTEN_LINE}` once each"
+        );
+        let site = site
+            .replace(UPSTREAM_LINE, &format!("server {upstream};"))
+            .replace(LISTEN_LINE, &format!("listen {addr};"));
+        std::fs::write(dir.join("conf.d/default.conf"), site)?;
+        std::fs::write(dir.join("nginx.conf"), main_config(&dir))?;
+
+        let binary = nginx_binary()?;
+        let test = Command::new(&binary)
+            .args(["-t", "-p"])
+            .arg(&dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .output()?;
+        ensure!(
+            test.status.success(),
+            "nginx -t failed: {}",
+            String::from_utf8_lossy(&test.stderr)
+        );
+        let child = Command::new(&binary)
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting nginx")?;
+        let nginx = Self { addr, dir, child };
+        let started = Instant::now();
+        while TcpStream::connect(addr).is_err() {
+            if started.elapsed() > Duration::from_secs(10) {
+                bail!("nginx did not start listening on {addr}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(nginx)
+    }
+
+    /// The project's `conf.d`.
+    pub fn project_conf_d() -> PathBuf {
+        crate::testing::project_dir().join("conf.d")
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn nginx_binary() -> anyhow::Result<PathBuf> {
+    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|path| path.exists())
+        .context("nginx is not installed (apt-get install nginx-light)")
+}
+
+/// The official image's `nginx.conf`, pointed at the test folder.
+fn main_config(dir: &Path) -> String {
+    let dir = dir.display();
+    format!(
+        "daemon off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    keepalive_timeout 65;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    include {dir}/conf.d/*.conf;
+}}
+"
+    )
+}
