@@ -93,11 +93,15 @@ impl Drop for Nginx {
 }
 
 fn nginx_binary() -> anyhow::Result<PathBuf> {
-    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|path| path.exists())
-        .context("nginx is not installed (apt-get install nginx-light)")
+    [
+        "/usr/sbin/nginx",
+        "/usr/local/sbin/nginx",
+        "/usr/local/nginx/sbin/nginx",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|path| path.exists())
+    .context("nginx is not installed (apt-get install nginx-light)")
 }
 
 /// The official image's `nginx.conf`, pointed at the test folder.

@@ -4,6 +4,7 @@
 mod api;
 mod health;
 mod leaks;
+mod nginx;
 mod outage;
 mod pages;
 mod spin_fidelity;

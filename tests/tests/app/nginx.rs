@@ -1,0 +1,245 @@
+//! The project's nginx config, run by the real nginx, in front of the app (or in front
+//! of a recording upstream where the test must see what nginx forwards).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::HeaderMap;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use spin_harness::nginx::Nginx;
+use spin_harness::testing::{TestResponse, send_to, spawn_app};
+use tokio::net::TcpListener;
+
+/// An upstream that answers 200 and remembers what reached it.
+#[derive(Default)]
+struct Recorded {
+    requests: Vec<HeaderMap>,
+    connections: usize,
+}
+
+async fn recording_upstream() -> (SocketAddr, Arc<Mutex<Recorded>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let recorded = Arc::new(Mutex::new(Recorded::default()));
+    let record = recorded.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            record.lock().unwrap().connections += 1;
+            let record = record.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    record
+                        .lock()
+                        .unwrap()
+                        .requests
+                        .push(request.headers().clone());
+                    async {
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+                            b"upstream",
+                        ))))
+                    }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, recorded)
+}
+
+async fn through(
+    nginx: &Nginx,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> TestResponse {
+    send_to(nginx.addr, method, path, headers, body.into())
+        .await
+        .expect("nginx answered")
+}
+
+#[tokio::test]
+async fn the_home_page_and_the_api_work_through_nginx() {
+    let app = spawn_app().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.server.addr).unwrap();
+
+    let created = through(
+        &nginx,
+        Method::POST,
+        "/api/items",
+        &[("content-type", "application/json")],
+        r#"{"name":"Via nginx","quantity":4,"description":"Proxied"}"#,
+    )
+    .await;
+    let page = through(&nginx, Method::GET, "/", &[], "").await;
+    let list = through(&nginx, Method::GET, "/api/items", &[], "").await;
+
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Via nginx"));
+    assert!(page.header("content-security-policy").is_some());
+    assert_eq!(list.json()["items"][0]["name"], "Via nginx");
+    assert_eq!(
+        page.header("server"),
+        Some("nginx"),
+        "no version in the Server header"
+    );
+}
+
+#[tokio::test]
+async fn client_sent_spin_headers_are_cleared_and_forwarding_headers_set() {
+    let (upstream, recorded) = recording_upstream().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), upstream).unwrap();
+    let spoofed = [
+        ("spin-full-url", "http://evil.example/admin"),
+        ("spin-path-info", "/admin"),
+        ("spin-matched-route", "/..."),
+        ("spin-raw-component-route", "/..."),
+        ("spin-component-route", "/"),
+        ("spin-base-path", "/evil"),
+        ("spin-client-addr", "10.0.0.1:1"),
+        ("x-forwarded-for", "10.9.9.9"),
+    ];
+
+    let response = through(&nginx, Method::GET, "/items/1", &spoofed, "").await;
+
+    assert_eq!(response.status, StatusCode::OK);
+    let recorded = recorded.lock().unwrap();
+    let headers = &recorded.requests[0];
+    let spin_headers: Vec<&str> = headers
+        .keys()
+        .map(|k| k.as_str())
+        .filter(|k| k.starts_with("spin-"))
+        .collect();
+    assert!(spin_headers.is_empty(), "forwarded: {spin_headers:?}");
+    assert_eq!(headers["host"], format!("localhost:{}", nginx.addr.port()), "the client's Host, port included");
+    assert_eq!(headers["x-forwarded-for"], "10.9.9.9, 127.0.0.1");
+    assert_eq!(headers["x-real-ip"], "127.0.0.1");
+    assert_eq!(headers["x-forwarded-proto"], "http");
+}
+
+#[tokio::test]
+async fn upstream_connections_are_kept_alive() {
+    let (upstream, recorded) = recording_upstream().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), upstream).unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            through(&nginx, Method::GET, "/", &[], "").await.status,
+            StatusCode::OK
+        );
+    }
+    let recorded = recorded.lock().unwrap();
+    assert_eq!(recorded.requests.len(), 5);
+    assert_eq!(
+        recorded.connections, 1,
+        "nginx reused one upstream connection"
+    );
+}
+
+#[tokio::test]
+async fn an_oversize_body_gets_413_from_nginx_without_reaching_the_app() {
+    let (upstream, recorded) = recording_upstream().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), upstream).unwrap();
+
+    let response = through(
+        &nginx,
+        Method::POST,
+        "/api/items",
+        &[("content-type", "application/json")],
+        vec![b' '; 64 * 1024 + 1],
+    )
+    .await;
+    let at_limit = through(
+        &nginx,
+        Method::POST,
+        "/api/items",
+        &[("content-type", "application/json")],
+        vec![b' '; 64 * 1024],
+    )
+    .await;
+
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        at_limit.status,
+        StatusCode::OK,
+        "64 KiB exactly is passed on"
+    );
+    assert_eq!(recorded.lock().unwrap().requests.len(), 1);
+}
+
+#[tokio::test]
+async fn when_the_app_is_down_nginx_shows_a_friendly_502_page() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let nginx = Nginx::start(&Nginx::project_conf_d(), closed).unwrap();
+
+    let response = through(&nginx, Method::GET, "/", &[], "").await;
+
+    assert_eq!(response.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(response.header("content-type"), Some("text/html"));
+    assert!(
+        response
+            .text()
+            .contains("Please try again in a few seconds.")
+    );
+    assert!(response.header("retry-after").is_some());
+    assert!(
+        !response.text().contains("nginx"),
+        "not nginx's default page"
+    );
+}
+
+#[tokio::test]
+async fn html_json_and_css_are_gzipped() {
+    let app = spawn_app().await;
+    for n in 0..10 {
+        let item = format!(
+            r#"{{"name":"Item {n}","quantity":{n},"description":"A description long enough to compress."}}"#
+        );
+        assert_eq!(
+            app.post_json("/api/items", &item).await.status,
+            StatusCode::CREATED
+        );
+    }
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.server.addr).unwrap();
+    for path in ["/", "/api/items", "/static/site.css"] {
+        let response = through(
+            &nginx,
+            Method::GET,
+            path,
+            &[("accept-encoding", "gzip")],
+            "",
+        )
+        .await;
+        assert_eq!(response.status, StatusCode::OK, "{path}");
+        assert_eq!(response.header("content-encoding"), Some("gzip"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn spins_well_known_endpoints_are_not_reachable_from_outside() {
+    let app = spawn_app().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.server.addr).unwrap();
+    assert_eq!(
+        app.get("/.well-known/spin/health").await.status,
+        StatusCode::OK,
+        "the app has it"
+    );
+    for path in ["/.well-known/spin/health", "/.well-known/spin/info"] {
+        assert_eq!(
+            through(&nginx, Method::GET, path, &[], "").await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
