@@ -2,6 +2,8 @@
 //! real PostgreSQL. Each test gets its own database.
 
 mod api;
+mod browser;
+mod compose;
 mod health;
 mod leaks;
 mod nginx;

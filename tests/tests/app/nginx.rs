@@ -120,7 +120,11 @@ async fn client_sent_spin_headers_are_cleared_and_forwarding_headers_set() {
         .filter(|k| k.starts_with("spin-"))
         .collect();
     assert!(spin_headers.is_empty(), "forwarded: {spin_headers:?}");
-    assert_eq!(headers["host"], format!("localhost:{}", nginx.addr.port()), "the client's Host, port included");
+    assert_eq!(
+        headers["host"],
+        format!("localhost:{}", nginx.addr.port()),
+        "the client's Host, port included"
+    );
     assert_eq!(headers["x-forwarded-for"], "10.9.9.9, 127.0.0.1");
     assert_eq!(headers["x-real-ip"], "127.0.0.1");
     assert_eq!(headers["x-forwarded-proto"], "http");

@@ -1,0 +1,199 @@
+//! A person using the marketplace in headless Chromium, through nginx: list an item,
+//! see it with the confirmation, make mistakes and see them marked with the input kept.
+//! Screenshots of each state go to `target/test-artifacts/browser/`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use spin_harness::nginx::Nginx;
+use spin_harness::testing::{project_dir, spawn_app};
+
+/// chromedriver on a free port, stopped on drop.
+struct ChromeDriver {
+    url: String,
+    child: Child,
+    profile: PathBuf,
+}
+
+impl ChromeDriver {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let profile = std::env::temp_dir().join(format!("market-chromium-{port}"));
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            profile,
+        }
+    }
+
+    async fn browser(&self) -> Client {
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--window-size=1200,1400",
+                    format!("--user-data-dir={}", self.profile.display()),
+                ]
+            }
+        });
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities.as_object().unwrap().clone())
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn artifacts_dir() -> PathBuf {
+    let dir = project_dir().join("target/test-artifacts/browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(browser: &Client, name: &str) {
+    let path = artifacts_dir().join(name);
+    std::fs::write(&path, browser.screenshot().await.unwrap()).unwrap();
+    println!("screenshot: {}", path.display());
+}
+
+async fn fill(browser: &Client, id: &str, value: &str) {
+    let field = browser.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    browser
+        .wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_person_lists_an_item_and_corrects_a_form_in_a_real_browser() {
+    let app = spawn_app().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.server.addr).unwrap();
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    let home = format!("http://{}/", nginx.addr);
+
+    browser.goto(&home).await.unwrap();
+    assert!(
+        text_of(&browser, ".empty")
+            .await
+            .contains("Nothing is for sale yet")
+    );
+    screenshot(&browser, "1-empty-shop.png").await;
+
+    fill(&browser, "name", "Green bicycle").await;
+    fill(&browser, "quantity", "2").await;
+    fill(&browser, "description", "City bike, 7 gears, new tyres.").await;
+    browser
+        .find(Locator::Css("#sell-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    let confirmation = text_of(&browser, "#confirmation").await;
+    assert_eq!(confirmation, "“Green bicycle” is now listed for sale.");
+    let listed = text_of(&browser, "ol.items li:first-child").await;
+    assert!(
+        listed.contains("Green bicycle") && listed.contains("2 in stock"),
+        "{listed}"
+    );
+    assert_eq!(
+        browser.current_url().await.unwrap().path(),
+        "/",
+        "redirected home"
+    );
+    screenshot(&browser, "2-item-listed.png").await;
+
+    fill(&browser, "name", "   ").await;
+    fill(&browser, "quantity", "-3").await;
+    fill(&browser, "description", "Kept as typed").await;
+    browser
+        .find(Locator::Css("#sell-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    assert!(
+        text_of(&browser, "#quantity-error")
+            .await
+            .contains("whole number from 0 to 1000000")
+    );
+    assert!(
+        text_of(&browser, "#name-error")
+            .await
+            .contains("Enter a name")
+    );
+    assert!(
+        browser
+            .find_all(Locator::Id("description-error"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let kept = browser
+        .find(Locator::Id("description"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("Kept as typed"));
+    let quantity = browser
+        .find(Locator::Id("quantity"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(quantity.as_deref(), Some("-3"));
+    screenshot(&browser, "3-form-with-mistakes.png").await;
+
+    browser.close().await.unwrap();
+    assert_eq!(app.item_count().await, 1, "only the valid item was stored");
+}
