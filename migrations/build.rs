@@ -16,6 +16,7 @@ fn main() {
 
     let mut code = String::from("pub const MIGRATIONS: &[Migration] = &[\n");
     for (index, path) in files.iter().enumerate() {
+        println!("cargo::rerun-if-changed={}", path.display());
         let stem = path.file_stem().unwrap().to_str().expect("UTF-8 file name");
         let (version, name) = stem
             .split_once('_')

@@ -1,11 +1,13 @@
-//! Item writes and the JSON API of the item resource: `POST /items` from the sell form,
-//! and `/api/items` (list and create) and `/api/items/{id}` for programs.
+//! Item writes and the JSON API of the item resource: `POST /items` and
+//! `POST /items/{id}/buy` from the forms, and `/api/items` (list and create),
+//! `/api/items/{id}` and `/api/items/{id}/buy` for programs.
 
 use market::api;
-use market::cookies::{self, CsrfToken};
+use market::cookies::{CsrfToken, Notice};
 use market::db;
 use market::error::{AppError, Audience};
 use market::form::SellForm;
+use market::form::{BuyForm, FormGuards};
 use market::home::{self, FormState};
 use market::http::{self, Method, READ_ONLY, Request, Response, StatusCode, header};
 use market::item::ItemId;
@@ -30,13 +32,18 @@ fn route(request: &Request) -> Response {
 }
 
 fn form_route(request: &Request) -> Result<Response, AppError> {
-    match request.path.as_str() {
-        "/items" => {
-            request.expect_method(&[Method::POST])?;
-            sell_from_form(request)
-        }
-        _ => Err(AppError::NotFound),
+    if request.path == "/items" {
+        request.expect_method(&[Method::POST])?;
+        return sell_from_form(request);
     }
+    let id = item_action(&request.path, "/items/", "/buy").ok_or(AppError::NotFound)?;
+    request.expect_method(&[Method::POST])?;
+    buy_from_form(request, id)
+}
+
+/// The item id in `{prefix}{id}{suffix}`, e.g. `/items/7/buy`.
+fn item_action(path: &str, prefix: &str, suffix: &str) -> Option<ItemId> {
+    ItemId::parse(path.strip_prefix(prefix)?.strip_suffix(suffix)?)
 }
 
 fn api_route(request: &Request) -> Result<Response, AppError> {
@@ -52,28 +59,38 @@ fn api_route(request: &Request) -> Result<Response, AppError> {
             ])),
         };
     }
-    let id = path
-        .strip_prefix("/api/items/")
-        .and_then(ItemId::parse)
-        .ok_or(AppError::NotFound)?;
+    if let Some(id) = item_action(path, "/api/items/", "/buy") {
+        request.expect_method(&[Method::POST])?;
+        return buy_item(request, id);
+    }
+    let id = item_action(path, "/api/items/", "").ok_or(AppError::NotFound)?;
     request.expect_method(READ_ONLY)?;
     show_item(id)
 }
 
-/// `POST /items`: store a valid item and redirect home (303), or hand the form back (422).
-fn sell_from_form(request: &Request) -> Result<Response, AppError> {
+/// Checks a form post's content type and CSRF token, then parses it.
+fn read_form<F>(
+    request: &Request,
+    parse: fn(&[u8]) -> F,
+    guards: fn(&F) -> &FormGuards,
+) -> Result<(F, CsrfToken), AppError> {
     let body = request.body_bytes()?;
     if !request.has_content_type(FORM_MEDIA_TYPE) {
         return Err(AppError::UnsupportedMediaType(FORM_MEDIA_TYPE));
     }
-    let form = SellForm::parse(body);
-    let token = CsrfToken::verify(request, form.csrf_token.as_deref())?;
+    let form = parse(body);
+    let token = CsrfToken::verify(request, guards(&form).csrf_token.as_deref())?;
+    Ok((form, token))
+}
+
+/// `POST /items`: store a valid item and redirect home (303), or hand the form back (422).
+fn sell_from_form(request: &Request) -> Result<Response, AppError> {
+    let (form, token) = read_form(request, SellForm::parse, |form| &form.guards)?;
     match form.validate() {
         Ok(new_item) => {
-            let item = db::insert_item(&db::open()?, &new_item)?;
-            let mut response = http::see_other("/");
-            http::set_cookie(&mut response, &cookies::set_listed(item.id()));
-            Ok(response)
+            let key = form.guards.idempotency_key.as_ref();
+            let item = db::insert_item(&db::open()?, &new_item, key)?;
+            Ok(back_home_with(Notice::Listed(item.id())))
         }
         Err(errors) => home::render(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -81,11 +98,57 @@ fn sell_from_form(request: &Request) -> Result<Response, AppError> {
             FormState {
                 form: &form,
                 errors: &errors,
-                csrf_token: &token,
-                listed: None,
+                ..FormState::fresh(&token)
             },
         ),
     }
+}
+
+/// `POST /items/{id}/buy`: take the stock and redirect home (303), or show on the item
+/// why not (422 for a bad quantity, 409 for too little stock).
+fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
+    let (form, token) = read_form(request, BuyForm::parse, |form| &form.guards)?;
+    let result = form.validate().map_err(|message| {
+        let mut errors = market::item::FieldErrors::default();
+        errors.add(market::item::field::QUANTITY, message);
+        AppError::Invalid(errors)
+    });
+    let purchase = result.and_then(|quantity| {
+        db::buy_item(
+            &db::open()?,
+            id,
+            quantity,
+            form.guards.idempotency_key.as_ref(),
+        )
+    });
+    match purchase {
+        Ok(purchase) => Ok(back_home_with(Notice::Bought {
+            item: id,
+            quantity: purchase.quantity,
+        })),
+        Err(error @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+            let message = match &error {
+                AppError::Invalid(errors) => errors.iter().map(|(_, m)| m.to_owned()).collect(),
+                other => other.public_message(),
+            };
+            home::render(
+                error.status(),
+                None,
+                FormState {
+                    buy_error: Some((id, &message)),
+                    ..FormState::fresh(&token)
+                },
+            )
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The POST-redirect-GET answer, with the notice the home page shows once.
+fn back_home_with(notice: Notice) -> Response {
+    let mut response = http::see_other("/");
+    http::set_cookie(&mut response, &notice.set_cookie());
+    response
 }
 
 /// `GET /api/items?limit=&before=`: a page of items, newest first, and the next cursor.
@@ -104,12 +167,25 @@ fn create_item(request: &Request) -> Result<Response, AppError> {
         return Err(AppError::UnsupportedMediaType(JSON_MEDIA_TYPE));
     }
     let new_item = api::parse_new_item(request.body_bytes()?)?;
-    let item = db::insert_item(&db::open()?, &new_item)?;
+    let key = api::idempotency_key(request)?;
+    let item = db::insert_item(&db::open()?, &new_item, key.as_ref())?;
     let mut response = http::json(StatusCode::CREATED, &api::item_json(&item));
     if let Ok(location) = format!("/api/items/{}", item.id).parse() {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// `POST /api/items/{id}/buy` with `{"quantity": n}`: 200 with the purchase and the
+/// stock left; 409 when there are too few units.
+fn buy_item(request: &Request, id: ItemId) -> Result<Response, AppError> {
+    if !request.has_content_type(JSON_MEDIA_TYPE) {
+        return Err(AppError::UnsupportedMediaType(JSON_MEDIA_TYPE));
+    }
+    let quantity = api::parse_purchase(request.body_bytes()?)?;
+    let key = api::idempotency_key(request)?;
+    let purchase = db::buy_item(&db::open()?, id, quantity, key.as_ref())?;
+    Ok(http::json(StatusCode::OK, &api::purchase_json(&purchase)))
 }
 
 /// `GET /api/items/{id}`.

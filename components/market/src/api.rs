@@ -4,22 +4,50 @@ use serde_json::{Map, Value, json};
 
 use crate::db::ItemsPage;
 use crate::error::AppError;
-use crate::item::{Description, Item, ItemId, ItemName, NewItem, Quantity, field};
+use crate::http::Request;
+use crate::item::{
+    Description, FieldErrors, IdempotencyKey, Item, ItemId, ItemName, NewItem, Purchase,
+    PurchaseQuantity, Quantity, field,
+};
 
 /// Items per page when the client does not say.
 pub const DEFAULT_LIMIT: u32 = 50;
 /// The most items one page may hold.
 pub const MAX_LIMIT: u32 = 100;
 
-/// Reads a create request: a JSON object with `name`, `quantity` and `description`.
-pub fn parse_new_item(body: &[u8]) -> Result<NewItem, AppError> {
+/// The header a client sets to make a write safe to retry.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The client's `Idempotency-Key`, if it sent one.
+pub fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, AppError> {
+    request
+        .headers
+        .get(IDEMPOTENCY_HEADER)
+        .map(|value| {
+            value
+                .to_str()
+                .map_err(|_| "Idempotency-Key must be visible ASCII characters.".to_owned())
+                .and_then(IdempotencyKey::parse)
+                .map_err(AppError::BadRequest)
+        })
+        .transpose()
+}
+
+/// A JSON object body, or a 400 that says what the object must hold.
+fn parse_object(body: &[u8], expected: &str) -> Result<Map<String, Value>, AppError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("The body is not valid JSON: {e}.")))?;
-    let Value::Object(object) = value else {
-        return Err(AppError::BadRequest(
-            "The body must be a JSON object with name, quantity and description.".into(),
-        ));
-    };
+    match value {
+        Value::Object(object) => Ok(object),
+        _ => Err(AppError::BadRequest(format!(
+            "The body must be a JSON object with {expected}."
+        ))),
+    }
+}
+
+/// Reads a create request: a JSON object with `name`, `quantity` and `description`.
+pub fn parse_new_item(body: &[u8]) -> Result<NewItem, AppError> {
+    let object = parse_object(body, "name, quantity and description")?;
     NewItem::from_parts(
         string_field(&object, field::NAME).and_then(ItemName::parse),
         quantity_field(&object),
@@ -36,13 +64,32 @@ fn string_field<'a>(object: &'a Map<String, Value>, name: &str) -> Result<&'a st
     }
 }
 
+/// Reads a buy request: a JSON object with `quantity`.
+pub fn parse_purchase(body: &[u8]) -> Result<PurchaseQuantity, AppError> {
+    let object = parse_object(body, "quantity")?;
+    number_field(&object, field::QUANTITY, PurchaseQuantity::from_i64).map_err(|message| {
+        let mut errors = FieldErrors::default();
+        errors.add(field::QUANTITY, message);
+        AppError::Invalid(errors)
+    })
+}
+
 fn quantity_field(object: &Map<String, Value>) -> Result<Quantity, String> {
-    match object.get(field::QUANTITY) {
+    number_field(object, field::QUANTITY, Quantity::from_i64)
+}
+
+/// A whole-number field, checked by `check`.
+fn number_field<T>(
+    object: &Map<String, Value>,
+    name: &str,
+    check: fn(i64) -> Result<T, String>,
+) -> Result<T, String> {
+    match object.get(name) {
         None | Some(Value::Null) => Err("This field is required.".into()),
         Some(Value::Number(n)) => match n.as_i64() {
-            Some(n) => Quantity::from_i64(n),
-            // A fraction, or an integer past i64: either way not an allowed quantity.
-            None => Quantity::from_i64(-1),
+            Some(n) => check(n),
+            // A fraction, or an integer past i64: either way not an allowed number.
+            None => check(-1),
         },
         Some(_) => Err("Must be a whole number.".into()),
     }
@@ -82,6 +129,18 @@ pub fn item_json(item: &Item) -> Value {
         "quantity": item.quantity,
         "description": item.description,
         "date_added": item.date_added,
+    })
+}
+
+pub fn purchase_json(purchase: &Purchase) -> Value {
+    json!({
+        "purchase": {
+            "id": purchase.id,
+            "item_id": purchase.item_id,
+            "quantity": purchase.quantity,
+            "purchased_at": purchase.purchased_at,
+        },
+        "remaining": purchase.remaining,
     })
 }
 
@@ -171,6 +230,26 @@ mod tests {
                 "{body:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_purchase_names_the_quantity_when_it_is_wrong() {
+        assert_eq!(parse_purchase(br#"{"quantity":2}"#).unwrap().get(), 2);
+        for body in [
+            r#"{}"#,
+            r#"{"quantity":0}"#,
+            r#"{"quantity":"2"}"#,
+            r#"{"quantity":2.5}"#,
+        ] {
+            let Err(AppError::Invalid(errors)) = parse_purchase(body.as_bytes()) else {
+                panic!("{body} accepted");
+            };
+            assert!(errors.get(field::QUANTITY).is_some(), "{body}");
+        }
+        assert!(matches!(
+            parse_purchase(b"[]"),
+            Err(AppError::BadRequest(_))
+        ));
     }
 
     #[test]

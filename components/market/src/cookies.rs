@@ -1,5 +1,6 @@
 //! Per-visitor state that lives in cookies, since components keep nothing between
-//! requests: the CSRF token (double-submit) and the one-time "item listed" notice.
+//! requests: the CSRF token (double-submit) and the one-time notice of what the visitor
+//! just did.
 
 use crate::error::AppError;
 use crate::http::Request;
@@ -8,10 +9,18 @@ use crate::item::ItemId;
 /// The cookie and the hidden form field that must carry the same token.
 pub const CSRF_COOKIE: &str = "csrf";
 pub const CSRF_FIELD: &str = "csrf_token";
-/// The cookie that tells the home page which item was just listed.
-pub const LISTED_COOKIE: &str = "listed";
+/// The cookie that tells the home page what to confirm.
+pub const NOTICE_COOKIE: &str = "notice";
 
 const TOKEN_BYTES: usize = 32;
+
+/// 32 random bytes as 64 lower-case hex digits: CSRF tokens and form idempotency keys.
+pub fn random_token() -> Result<String, AppError> {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AppError::Internal(format!("no randomness for a token: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
 
 /// A random token a browser must echo in every form it posts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,10 +28,7 @@ pub struct CsrfToken(String);
 
 impl CsrfToken {
     pub fn generate() -> Result<Self, AppError> {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| AppError::Internal(format!("no randomness for a CSRF token: {e}")))?;
-        Ok(Self(bytes.iter().map(|b| format!("{b:02x}")).collect()))
+        random_token().map(Self)
     }
 
     /// The token the browser already holds, if it is well formed.
@@ -67,19 +73,42 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The `Set-Cookie` value that makes the next page show "listed" for this item.
-pub fn set_listed(id: ItemId) -> String {
-    format!("{LISTED_COOKIE}={id}; Path=/; Max-Age=60; HttpOnly; SameSite=Strict")
+/// What the home page confirms once, after a redirect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    Listed(ItemId),
+    Bought { item: ItemId, quantity: i32 },
 }
 
-/// The item the visitor just listed, if the notice is still pending.
-pub fn listed(request: &Request) -> Option<ItemId> {
-    request.cookie(LISTED_COOKIE).and_then(ItemId::parse)
-}
+impl Notice {
+    /// The `Set-Cookie` value that carries this notice to the next page.
+    pub fn set_cookie(self) -> String {
+        let value = match self {
+            Self::Listed(id) => format!("listed-{id}"),
+            Self::Bought { item, quantity } => format!("bought-{item}-{quantity}"),
+        };
+        format!("{NOTICE_COOKIE}={value}; Path=/; Max-Age=60; HttpOnly; SameSite=Strict")
+    }
 
-/// The `Set-Cookie` value that clears the notice once it was shown.
-pub fn clear_listed() -> String {
-    format!("{LISTED_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict")
+    /// The pending notice, if the cookie holds a well-formed one.
+    pub fn from_request(request: &Request) -> Option<Self> {
+        let value = request.cookie(NOTICE_COOKIE)?;
+        if let Some(id) = value.strip_prefix("listed-") {
+            return ItemId::parse(id).map(Self::Listed);
+        }
+        let (item, quantity) = value.strip_prefix("bought-")?.split_once('-')?;
+        Some(Self::Bought {
+            item: ItemId::parse(item)?,
+            quantity: crate::item::PurchaseQuantity::parse_text(quantity)
+                .ok()?
+                .get(),
+        })
+    }
+
+    /// The `Set-Cookie` value that clears the notice once it was shown.
+    pub fn clear_cookie() -> String {
+        format!("{NOTICE_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict")
+    }
 }
 
 #[cfg(test)]
@@ -134,11 +163,33 @@ mod tests {
     }
 
     #[test]
-    fn the_listed_notice_carries_only_an_item_id() {
-        assert_eq!(
-            listed(&request_with_cookie("listed=12")).map(ItemId::get),
-            Some(12)
-        );
-        assert_eq!(listed(&request_with_cookie("listed=<script>")), None);
+    fn notices_round_trip_through_their_cookie_and_nothing_else_is_read() {
+        let id = ItemId::parse("12").unwrap();
+        for notice in [
+            Notice::Listed(id),
+            Notice::Bought {
+                item: id,
+                quantity: 3,
+            },
+        ] {
+            let cookie = notice.set_cookie();
+            let pair = cookie.split(';').next().unwrap();
+            assert_eq!(
+                Notice::from_request(&request_with_cookie(pair)),
+                Some(notice)
+            );
+        }
+        for bad in [
+            "notice=listed-<script>",
+            "notice=bought-1",
+            "notice=bought-1-0",
+            "notice=x",
+        ] {
+            assert_eq!(
+                Notice::from_request(&request_with_cookie(bad)),
+                None,
+                "{bad}"
+            );
+        }
     }
 }

@@ -25,6 +25,9 @@ pub enum AppError {
     /// The media type the endpoint accepts.
     UnsupportedMediaType(&'static str),
     PayloadTooLarge,
+    /// The request cannot be done in the current state (e.g. not enough stock); the text
+    /// says why.
+    Conflict(String),
     /// Postgres could not be reached or is refusing work; the detail is for the log.
     Unavailable(String),
     /// A bug or a broken deployment; the detail is for the log.
@@ -48,6 +51,7 @@ impl AppError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -57,7 +61,7 @@ impl AppError {
     pub fn public_message(&self) -> String {
         match self {
             Self::Invalid(_) => "Some fields are not valid.".into(),
-            Self::BadRequest(reason) => reason.clone(),
+            Self::BadRequest(reason) | Self::Conflict(reason) => reason.clone(),
             Self::Forbidden => "This form has expired or was sent from another site. \
                                 Reload the page and try again."
                 .into(),

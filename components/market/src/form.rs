@@ -1,36 +1,66 @@
-//! The sell form as a browser posts it (`application/x-www-form-urlencoded`).
+//! The forms as a browser posts them (`application/x-www-form-urlencoded`).
+
+use std::collections::HashMap;
 
 use crate::cookies::CSRF_FIELD;
-use crate::item::{Description, FieldErrors, ItemName, NewItem, Quantity, field};
+use crate::item::{
+    Description, FieldErrors, IdempotencyKey, ItemName, NewItem, PurchaseQuantity, Quantity, field,
+};
 
-/// What the person typed, kept verbatim so a form with mistakes comes back as they left it.
+/// The hidden field carrying the form's one-time idempotency key.
+pub const IDEMPOTENCY_FIELD: &str = "idempotency_key";
+
+/// The fields of a form body; the first value wins when a field is repeated.
+fn fields(body: &[u8]) -> HashMap<String, String> {
+    let mut fields = HashMap::new();
+    for (key, value) in form_urlencoded::parse(body) {
+        fields
+            .entry(key.into_owned())
+            .or_insert_with(|| value.into_owned());
+    }
+    fields
+}
+
+/// The parts every form of ours carries besides its own fields.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FormGuards {
+    pub csrf_token: Option<String>,
+    /// Absent or malformed keys are treated as absent: the post still goes through.
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+impl FormGuards {
+    fn take(fields: &mut HashMap<String, String>) -> Self {
+        Self {
+            csrf_token: fields.remove(CSRF_FIELD),
+            idempotency_key: fields
+                .remove(IDEMPOTENCY_FIELD)
+                .and_then(|key| IdempotencyKey::parse(&key).ok()),
+        }
+    }
+}
+
+/// What the person typed into the sell form, kept verbatim so a form with mistakes comes
+/// back as they left it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SellForm {
     pub name: String,
     pub quantity: String,
     pub description: String,
-    pub csrf_token: Option<String>,
+    pub guards: FormGuards,
 }
 
 impl SellForm {
-    /// Reads the form fields; the first value wins when a field is repeated.
     pub fn parse(body: &[u8]) -> Self {
-        let mut form = Self::default();
-        let mut seen = Vec::new();
-        for (key, value) in form_urlencoded::parse(body) {
-            if seen.contains(&key) {
-                continue;
-            }
-            match key.as_ref() {
-                field::NAME => form.name = value.into_owned(),
-                field::QUANTITY => form.quantity = value.into_owned(),
-                field::DESCRIPTION => form.description = value.into_owned(),
-                CSRF_FIELD => form.csrf_token = Some(value.into_owned()),
-                _ => {}
-            }
-            seen.push(key);
+        let mut fields = fields(body);
+        let guards = FormGuards::take(&mut fields);
+        let mut take = |name| fields.remove(name).unwrap_or_default();
+        Self {
+            name: take(field::NAME),
+            quantity: take(field::QUANTITY),
+            description: take(field::DESCRIPTION),
+            guards,
         }
-        form
     }
 
     pub fn validate(&self) -> Result<NewItem, FieldErrors> {
@@ -42,6 +72,28 @@ impl SellForm {
     }
 }
 
+/// The buy form of one item.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BuyForm {
+    pub quantity: String,
+    pub guards: FormGuards,
+}
+
+impl BuyForm {
+    pub fn parse(body: &[u8]) -> Self {
+        let mut fields = fields(body);
+        let guards = FormGuards::take(&mut fields);
+        Self {
+            quantity: fields.remove(field::QUANTITY).unwrap_or_default(),
+            guards,
+        }
+    }
+
+    pub fn validate(&self) -> Result<PurchaseQuantity, String> {
+        PurchaseQuantity::parse_text(&self.quantity)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,12 +101,19 @@ mod tests {
     #[test]
     fn fields_are_decoded_and_the_first_repeat_wins() {
         let form = SellForm::parse(
-            b"name=Old+lamp&quantity=2&description=Brass%21&name=Other&csrf_token=t",
+            b"name=Old+lamp&quantity=2&description=Brass%21&name=Other&csrf_token=t&idempotency_key=k1",
         );
         assert_eq!(form.name, "Old lamp");
         assert_eq!(form.quantity, "2");
         assert_eq!(form.description, "Brass!");
-        assert_eq!(form.csrf_token.as_deref(), Some("t"));
+        assert_eq!(form.guards.csrf_token.as_deref(), Some("t"));
+        assert_eq!(
+            form.guards
+                .idempotency_key
+                .as_ref()
+                .map(IdempotencyKey::as_str),
+            Some("k1")
+        );
         assert!(form.validate().is_ok());
     }
 
@@ -70,5 +129,13 @@ mod tests {
     fn invalid_utf8_becomes_replacement_characters_not_a_failure() {
         let form = SellForm::parse(b"name=%FF%FE&quantity=1&description=x");
         assert_eq!(form.name, "\u{FFFD}\u{FFFD}");
+    }
+
+    #[test]
+    fn a_buy_form_needs_a_positive_quantity_and_ignores_a_bad_key() {
+        let form = BuyForm::parse(b"quantity=2&idempotency_key=has%20space");
+        assert_eq!(form.validate().unwrap().get(), 2);
+        assert_eq!(form.guards.idempotency_key, None);
+        assert!(BuyForm::parse(b"quantity=0").validate().is_err());
     }
 }

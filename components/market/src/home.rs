@@ -1,7 +1,7 @@
 //! The home page as both the pages and the items component serve it: the listing
 //! around the sell form (fresh, or handed back with mistakes marked).
 
-use crate::cookies::CsrfToken;
+use crate::cookies::{self, CsrfToken, Notice};
 use crate::db;
 use crate::error::AppError;
 use crate::form::SellForm;
@@ -17,10 +17,36 @@ pub struct FormState<'a> {
     pub form: &'a SellForm,
     pub errors: &'a FieldErrors,
     pub csrf_token: &'a CsrfToken,
-    pub listed: Option<ItemId>,
+    pub notice: Option<Notice>,
+    /// A purchase that failed, and why, to show on its item.
+    pub buy_error: Option<(ItemId, &'a str)>,
 }
 
-/// Loads a page of the listing and renders the home page around the form.
+impl<'a> FormState<'a> {
+    /// An empty sell form, nothing to report.
+    pub fn fresh(csrf_token: &'a CsrfToken) -> Self {
+        static EMPTY_FORM: SellForm = SellForm {
+            name: String::new(),
+            quantity: String::new(),
+            description: String::new(),
+            guards: crate::form::FormGuards {
+                csrf_token: None,
+                idempotency_key: None,
+            },
+        };
+        static NO_ERRORS: FieldErrors = FieldErrors::new();
+        Self {
+            form: &EMPTY_FORM,
+            errors: &NO_ERRORS,
+            csrf_token,
+            notice: None,
+            buy_error: None,
+        }
+    }
+}
+
+/// Loads a page of the listing and renders the home page around the form, with a fresh
+/// one-time key for its forms.
 pub fn render(
     status: StatusCode,
     before: Option<ItemId>,
@@ -28,6 +54,7 @@ pub fn render(
 ) -> Result<Response, AppError> {
     let db = db::open()?;
     let page = db::list_items_before(&db, before, PAGE_SIZE)?;
+    let idempotency_key = cookies::random_token()?;
     Ok(http::html(
         status,
         views::home(&HomeView {
@@ -36,7 +63,9 @@ pub fn render(
             form: state.form,
             errors: state.errors,
             csrf_token: state.csrf_token.as_str(),
-            listed: state.listed,
+            idempotency_key: &idempotency_key,
+            notice: state.notice,
+            buy_error: state.buy_error,
         }),
     ))
 }

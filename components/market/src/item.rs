@@ -102,6 +102,58 @@ impl Quantity {
     }
 }
 
+/// How many units someone buys at once: a whole number in 1..=1,000,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurchaseQuantity(i32);
+
+impl PurchaseQuantity {
+    fn at_least_one(quantity: Quantity) -> Result<Self, String> {
+        match quantity.get() {
+            0 => Err(format!("Buy at least 1 (and at most {QUANTITY_MAX}).")),
+            n => Ok(Self(n)),
+        }
+    }
+
+    /// Parses what a person typed into the buy form.
+    pub fn parse_text(raw: &str) -> Result<Self, String> {
+        Quantity::parse_text(raw).and_then(Self::at_least_one)
+    }
+
+    /// Checks a number that arrived already typed (JSON).
+    pub fn from_i64(value: i64) -> Result<Self, String> {
+        Quantity::from_i64(value).and_then(Self::at_least_one)
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
+/// A client's key for one logical write: 1..=255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const MAX_CHARS: usize = 255;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.is_empty() || raw.len() > Self::MAX_CHARS {
+            return Err(format!(
+                "Idempotency-Key must be 1 to {} characters.",
+                Self::MAX_CHARS
+            ));
+        }
+        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("Idempotency-Key must be visible ASCII characters.".into());
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What the seller says about the item: trimmed, 1..=2,000 characters; line breaks and
 /// tabs are allowed, other control characters are not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +189,10 @@ impl Description {
 pub struct FieldErrors(BTreeMap<&'static str, String>);
 
 impl FieldErrors {
+    pub const fn new() -> Self {
+        Self(BTreeMap::new())
+    }
+
     pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
         self.0.entry(field).or_insert_with(|| message.into());
     }
@@ -214,6 +270,17 @@ impl Item {
     pub fn id(&self) -> ItemId {
         ItemId(self.id)
     }
+}
+
+/// A recorded purchase, with the stock it left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purchase {
+    pub id: i64,
+    pub item_id: i64,
+    pub quantity: i32,
+    pub remaining: i32,
+    /// RFC 3339 in UTC.
+    pub purchased_at: String,
 }
 
 #[cfg(test)]
@@ -305,6 +372,24 @@ mod tests {
         assert!(errors.get(field::NAME).is_some());
         assert!(errors.get(field::QUANTITY).is_some());
         assert!(errors.get(field::DESCRIPTION).is_none());
+    }
+
+    #[test]
+    fn a_purchase_is_at_least_one_unit() {
+        assert_eq!(PurchaseQuantity::parse_text("3").unwrap().get(), 3);
+        for bad in ["0", "-1", "", "1000001", "x"] {
+            assert!(PurchaseQuantity::parse_text(bad).is_err(), "{bad:?}");
+        }
+        assert!(PurchaseQuantity::from_i64(0).is_err());
+    }
+
+    #[test]
+    fn idempotency_keys_are_short_visible_ascii() {
+        assert!(IdempotencyKey::parse("order-7f3a").is_ok());
+        let too_long = "k".repeat(IdempotencyKey::MAX_CHARS + 1);
+        for bad in ["", "has space", "tab\t", "é", too_long.as_str()] {
+            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -3,9 +3,9 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-use crate::cookies::CSRF_FIELD;
+use crate::cookies::{CSRF_FIELD, Notice};
 use crate::db::ItemsPage;
-use crate::form::SellForm;
+use crate::form::{IDEMPOTENCY_FIELD, SellForm};
 use crate::http::StatusCode;
 use crate::item::{
     DESCRIPTION_MAX_CHARS, FieldErrors, Item, ItemId, NAME_MAX_CHARS, QUANTITY_MAX, field,
@@ -40,26 +40,35 @@ pub struct HomeView<'a> {
     pub form: &'a SellForm,
     pub errors: &'a FieldErrors,
     pub csrf_token: &'a str,
-    /// The item this visitor just listed, to confirm.
-    pub listed: Option<ItemId>,
+    /// The one-time key every form of this rendering carries.
+    pub idempotency_key: &'a str,
+    /// What the visitor just did, to confirm.
+    pub notice: Option<Notice>,
+    /// A failed purchase, shown on its item.
+    pub buy_error: Option<(ItemId, &'a str)>,
+}
+
+impl HomeView<'_> {
+    fn item_name(&self, id: ItemId) -> Option<&str> {
+        self.page
+            .items
+            .iter()
+            .find(|item| item.id() == id)
+            .map(|item| item.name.as_str())
+    }
 }
 
 pub fn home(view: &HomeView) -> Markup {
     let content = html! {
-        @if let Some(id) = view.listed {
-            p.notice #confirmation role="status" {
-                @match view.page.items.iter().find(|item| item.id() == id) {
-                    Some(item) => { "“" (item.name) "” is now listed for sale." }
-                    None => { "Your item is now listed for sale." }
-                }
-            }
+        @if let Some(notice) = view.notice {
+            p.notice #confirmation role="status" { (notice_text(view, notice)) }
         }
         @if !view.errors.is_empty() {
             p.alert #form-errors role="alert" { "Please correct the fields marked below." }
         }
         section.sell aria-labelledby="sell-heading" {
             h2 #sell-heading { "Sell an item" }
-            (sell_form(view.form, view.errors, view.csrf_token))
+            (sell_form(view))
         }
         section.listing aria-labelledby="listing-heading" {
             h2 #listing-heading { @if view.older { "Older items" } @else { "For sale" } }
@@ -69,7 +78,7 @@ pub fn home(view: &HomeView) -> Markup {
                     @else { "Nothing is for sale yet. List the first item with the form above." }
                 }
             } @else {
-                ol.items { @for item in &view.page.items { (item_card(item)) } }
+                ol.items { @for item in &view.page.items { (item_card(view, item)) } }
             }
             nav.pagination aria-label="Pages" {
                 @if view.older { a href="/" { "Newest items" } }
@@ -82,10 +91,32 @@ pub fn home(view: &HomeView) -> Markup {
     layout("For sale", content)
 }
 
-fn sell_form(form: &SellForm, errors: &FieldErrors, csrf_token: &str) -> Markup {
+fn notice_text(view: &HomeView, notice: Notice) -> String {
+    match notice {
+        Notice::Listed(id) => match view.item_name(id) {
+            Some(name) => format!("“{name}” is now listed for sale."),
+            None => "Your item is now listed for sale.".into(),
+        },
+        Notice::Bought { item, quantity } => match view.item_name(item) {
+            Some(name) => format!("You bought {quantity} × “{name}”."),
+            None => format!("You bought {quantity} units."),
+        },
+    }
+}
+
+/// The hidden fields every form carries: the CSRF token and the one-time key.
+fn form_guards(view: &HomeView) -> Markup {
+    html! {
+        input type="hidden" name=(CSRF_FIELD) value=(view.csrf_token);
+        input type="hidden" name=(IDEMPOTENCY_FIELD) value=(view.idempotency_key);
+    }
+}
+
+fn sell_form(view: &HomeView) -> Markup {
+    let (form, errors) = (view.form, view.errors);
     html! {
         form #sell-form method="post" action="/items" novalidate {
-            input type="hidden" name=(CSRF_FIELD) value=(csrf_token);
+            (form_guards(view))
             (labelled_field(field::NAME, "Name", errors, html! {
                 input #name type="text" name=(field::NAME) value=(form.name)
                     maxlength=(NAME_MAX_CHARS) required
@@ -119,15 +150,34 @@ fn labelled_field(name: &str, label: &str, errors: &FieldErrors, control: Markup
     }
 }
 
-fn item_card(item: &Item) -> Markup {
+fn item_card(view: &HomeView, item: &Item) -> Markup {
+    let buy_error = view
+        .buy_error
+        .filter(|(id, _)| *id == item.id())
+        .map(|(_, message)| message);
     html! {
         li.item #{ "item-" (item.id) } {
             h3 { (item.name) }
-            p.stock {
-                @if item.quantity == 0 { "Sold out" } @else { (item.quantity) " in stock" }
+            @if item.quantity == 0 {
+                p.stock.sold-out { "Sold out" }
+            } @else {
+                p.stock { (item.quantity) " in stock" }
             }
             p.description { (item.description) }
             p.added { "Listed " time datetime=(item.date_added) { (item.date_added.get(..10).unwrap_or(&item.date_added)) } }
+            @if item.quantity > 0 {
+                form.buy method="post" action={ "/items/" (item.id) "/buy" } novalidate {
+                    (form_guards(view))
+                    label for={ "buy-quantity-" (item.id) } { "Quantity" }
+                    input id={ "buy-quantity-" (item.id) } type="number" name=(field::QUANTITY)
+                        value="1" min="1" max=(item.quantity) step="1" inputmode="numeric" required
+                        aria-invalid=[buy_error.map(|_| "true")];
+                    button type="submit" { "Buy" }
+                }
+            }
+            @if let Some(message) = buy_error {
+                p.field-error id={ "buy-error-" (item.id) } role="alert" { (message) }
+            }
         }
     }
 }
@@ -207,7 +257,7 @@ mod tests {
             name: "Lamp \"x\"".into(),
             quantity: "-4".into(),
             description: "Brass".into(),
-            csrf_token: None,
+            ..SellForm::default()
         };
         let mut errors = FieldErrors::default();
         errors.add(field::QUANTITY, "Enter a whole number from 0 to 1000000.");
@@ -224,13 +274,40 @@ mod tests {
             items: vec![item(7, "Lamp")],
             next: ItemId::parse("7"),
         };
+        let id = ItemId::parse("7").unwrap();
         let html = render(
             &page,
             &SellForm::default(),
             &FieldErrors::default(),
-            ItemId::parse("7"),
+            Some(Notice::Listed(id)),
         );
         assert!(html.contains("“Lamp” is now listed for sale."));
         assert!(html.contains(r#"href="/?before=7""#));
+        let bought = Notice::Bought {
+            item: id,
+            quantity: 2,
+        };
+        let html = render(
+            &page,
+            &SellForm::default(),
+            &FieldErrors::default(),
+            Some(bought),
+        );
+        assert!(html.contains("You bought 2 × “Lamp”."));
+    }
+
+    #[test]
+    fn items_in_stock_have_a_buy_form_and_sold_out_items_are_marked() {
+        let mut sold_out = item(2, "Chair");
+        sold_out.quantity = 0;
+        let page = ItemsPage {
+            items: vec![item(1, "Lamp"), sold_out],
+            next: None,
+        };
+        let html = render(&page, &SellForm::default(), &FieldErrors::default(), None);
+        assert!(html.contains(r#"action="/items/1/buy""#));
+        assert!(!html.contains(r#"action="/items/2/buy""#));
+        assert!(html.contains("Sold out"));
+        assert!(html.contains(r#"name="idempotency_key" value="key""#));
     }
 }

@@ -1,12 +1,11 @@
 //! The pages people browse: the home page (sell form and listing), its stylesheet, and
 //! the 404 page for every path no other component owns (this component's route is `/...`).
 
-use market::cookies::{self, CsrfToken};
+use market::cookies::{CsrfToken, Notice};
 use market::error::{AppError, Audience};
-use market::form::SellForm;
 use market::home::{self, FormState};
 use market::http::{self, READ_ONLY, Request, Response, StatusCode};
-use market::item::{FieldErrors, ItemId};
+use market::item::ItemId;
 use market::views::STYLESHEET_PATH;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -43,22 +42,20 @@ fn home_page(request: &Request) -> Result<Response, AppError> {
         Some(token) => (token, false),
         None => (CsrfToken::generate()?, true),
     };
-    let listed = cookies::listed(request);
+    let notice = Notice::from_request(request);
     let mut response = home::render(
         StatusCode::OK,
         before,
         FormState {
-            form: &SellForm::default(),
-            errors: &FieldErrors::default(),
-            csrf_token: &token,
-            listed,
+            notice,
+            ..FormState::fresh(&token)
         },
     )?;
     if fresh_token {
         http::set_cookie(&mut response, &token.set_cookie());
     }
-    if listed.is_some() {
-        http::set_cookie(&mut response, &cookies::clear_listed());
+    if notice.is_some() {
+        http::set_cookie(&mut response, &Notice::clear_cookie());
     }
     Ok(response)
 }

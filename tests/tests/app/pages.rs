@@ -43,12 +43,12 @@ async fn selling_redirects_home_where_the_item_is_listed_with_a_confirmation() {
 
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     assert_eq!(response.header("location"), Some("/"));
-    let listed = response
+    let notice = response
         .cookies()
         .into_iter()
-        .find(|c| c.starts_with("listed="))
-        .expect("a listed cookie for the confirmation");
-    let cookie = format!("{csrf_cookie}; {listed}");
+        .find(|c| c.starts_with("notice="))
+        .expect("a notice cookie for the confirmation");
+    let cookie = format!("{csrf_cookie}; {notice}");
     let home = app.send(Method::GET, "/", &[("cookie", &cookie)], "").await;
     let html = home.text();
     assert!(
@@ -58,7 +58,7 @@ async fn selling_redirects_home_where_the_item_is_listed_with_a_confirmation() {
     assert!(html.contains("3 in stock"));
     assert!(html.contains("Works, with shade."));
     assert!(
-        home.cookies().contains(&"listed=".to_owned()),
+        home.cookies().contains(&"notice=".to_owned()),
         "the notice is shown once"
     );
     assert_eq!(app.item_count().await, 1);
