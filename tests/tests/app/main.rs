@@ -3,8 +3,10 @@
 
 mod api;
 mod browser;
+mod buying;
 mod compose;
 mod health;
+mod idempotency;
 mod leaks;
 mod nginx;
 mod outage;

@@ -1,0 +1,303 @@
+use futures::future::join_all;
+use hyper::{Method, StatusCode};
+use serde_json::json;
+use spin_harness::testing::{TestApp, spawn_app};
+
+/// Lists an item through the API and returns its id.
+pub async fn list_item(app: &TestApp, name: &str, quantity: i32) -> i64 {
+    let body = json!({ "name": name, "quantity": quantity, "description": "For sale" });
+    let response = app.post_json("/api/items", &body.to_string()).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    response.json()["id"].as_i64().unwrap()
+}
+
+pub async fn stock(app: &TestApp, id: i64) -> i32 {
+    app.db
+        .query_one("SELECT quantity FROM items WHERE id = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+pub async fn purchases(app: &TestApp, id: i64) -> i64 {
+    app.db
+        .query_one("SELECT count(*) FROM purchases WHERE item_id = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn buy(app: &TestApp, id: i64, body: &str) -> spin_harness::testing::TestResponse {
+    app.post_json(&format!("/api/items/{id}/buy"), body).await
+}
+
+#[tokio::test]
+async fn buying_through_the_api_takes_stock_and_records_the_purchase() {
+    let app = spawn_app().await;
+    let id = list_item(&app, "Kettle", 5).await;
+
+    let response = buy(&app, id, r#"{"quantity":2}"#).await;
+
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let body = response.json();
+    assert_eq!(body["remaining"], 3);
+    assert_eq!(body["purchase"]["item_id"], id);
+    assert_eq!(body["purchase"]["quantity"], 2);
+    chrono::DateTime::parse_from_rfc3339(body["purchase"]["purchased_at"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(stock(&app, id).await, 3);
+    assert_eq!(purchases(&app, id).await, 1);
+}
+
+#[tokio::test]
+async fn buying_more_than_is_left_gets_409_and_takes_nothing() {
+    let app = spawn_app().await;
+    let id = list_item(&app, "Last lamp", 1).await;
+
+    let too_many = buy(&app, id, r#"{"quantity":2}"#).await;
+    let last = buy(&app, id, r#"{"quantity":1}"#).await;
+    let sold_out = buy(&app, id, r#"{"quantity":1}"#).await;
+
+    assert_eq!(too_many.status, StatusCode::CONFLICT);
+    assert_eq!(too_many.json()["error"], "Only 1 left in stock.");
+    assert_eq!(last.status, StatusCode::OK);
+    assert_eq!(last.json()["remaining"], 0);
+    assert_eq!(sold_out.status, StatusCode::CONFLICT);
+    assert_eq!(sold_out.json()["error"], "This item is sold out.");
+    assert_eq!(stock(&app, id).await, 0);
+    assert_eq!(purchases(&app, id).await, 1);
+}
+
+#[tokio::test]
+async fn buying_an_unknown_item_gets_404() {
+    let app = spawn_app().await;
+    let api = buy(&app, 999_999, r#"{"quantity":1}"#).await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert!(api.json()["error"].is_string());
+    let (cookie, token) = app.csrf().await;
+    let form = app
+        .send(
+            Method::POST,
+            "/items/999999/buy",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &cookie),
+            ],
+            format!("csrf_token={token}&quantity=1"),
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn invalid_purchases_get_422_or_400_and_take_nothing() {
+    let app = spawn_app().await;
+    let id = list_item(&app, "Vase", 3).await;
+    // (body, status, why)
+    let cases = [
+        (
+            r#"{}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quantity missing",
+        ),
+        (
+            r#"{"quantity":0}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "zero",
+        ),
+        (
+            r#"{"quantity":-1}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "negative",
+        ),
+        (
+            r#"{"quantity":"1"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "string",
+        ),
+        (
+            r#"{"quantity":1.5}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "fraction",
+        ),
+        (
+            r#"{"quantity":9223372036854775808}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "past i64",
+        ),
+        (
+            r#"{"quantity":1000001}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "above the maximum",
+        ),
+        (r#"[1]"#, StatusCode::BAD_REQUEST, "not an object"),
+        (r#"{"quantity":"#, StatusCode::BAD_REQUEST, "malformed"),
+    ];
+    for (body, status, reason) in cases {
+        let response = buy(&app, id, body).await;
+        assert_eq!(response.status, status, "{reason}");
+        if status == StatusCode::UNPROCESSABLE_ENTITY {
+            assert!(
+                response.json()["errors"]["quantity"].is_string(),
+                "{reason}"
+            );
+        }
+    }
+    let wrong_type = app
+        .send(
+            Method::POST,
+            &format!("/api/items/{id}/buy"),
+            &[("content-type", "text/plain")],
+            r#"{"quantity":1}"#,
+        )
+        .await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let wrong_method = app.get(&format!("/api/items/{id}/buy")).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.header("allow"), Some("POST"));
+    assert_eq!(stock(&app, id).await, 3);
+}
+
+async fn post_buy_form(
+    app: &TestApp,
+    id: i64,
+    cookie: &str,
+    body: &str,
+) -> spin_harness::testing::TestResponse {
+    app.send(
+        Method::POST,
+        &format!("/items/{id}/buy"),
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", cookie),
+        ],
+        body.to_owned(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_buy_form_takes_stock_and_confirms_on_the_home_page() {
+    let app = spawn_app().await;
+    let id = list_item(&app, "Teapot", 4).await;
+    let (cookie, token) = app.csrf().await;
+    assert!(
+        app.get("/")
+            .await
+            .text()
+            .contains(&format!(r#"action="/items/{id}/buy""#))
+    );
+
+    let response =
+        post_buy_form(&app, id, &cookie, &format!("csrf_token={token}&quantity=3")).await;
+
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(response.header("location"), Some("/"));
+    let notice = response
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("notice="))
+        .unwrap();
+    let home = app
+        .send(
+            Method::GET,
+            "/",
+            &[("cookie", &format!("{cookie}; {notice}"))],
+            "",
+        )
+        .await;
+    assert!(
+        home.text().contains("You bought 3 × “Teapot”."),
+        "{}",
+        home.text()
+    );
+    assert!(home.text().contains("1 in stock"));
+    assert_eq!(stock(&app, id).await, 1);
+}
+
+#[tokio::test]
+async fn the_buy_form_refuses_posts_without_a_valid_csrf_token() {
+    let app = spawn_app().await;
+    let id = list_item(&app, "Rug", 2).await;
+    let (cookie, _) = app.csrf().await;
+
+    let without = post_buy_form(&app, id, &cookie, "quantity=1").await;
+    let cross_site = app
+        .send(
+            Method::POST,
+            &format!("/items/{id}/buy"),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "quantity=1&csrf_token=x",
+        )
+        .await;
+
+    assert_eq!(without.status, StatusCode::FORBIDDEN);
+    assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
+    assert_eq!(stock(&app, id).await, 2);
+}
+
+#[tokio::test]
+async fn the_buy_form_shows_why_a_purchase_failed_on_the_item() {
+    let app = spawn_app().await;
+    let id = list_item(&app, "Mirror", 1).await;
+    let (cookie, token) = app.csrf().await;
+
+    let too_many =
+        post_buy_form(&app, id, &cookie, &format!("csrf_token={token}&quantity=2")).await;
+    let zero = post_buy_form(&app, id, &cookie, &format!("csrf_token={token}&quantity=0")).await;
+
+    assert_eq!(too_many.status, StatusCode::CONFLICT);
+    assert!(too_many.text().contains(&format!(r#"id="buy-error-{id}""#)));
+    assert!(too_many.text().contains("Only 1 left in stock."));
+    assert_eq!(zero.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(zero.text().contains("Buy at least 1"));
+    assert_eq!(stock(&app, id).await, 1);
+}
+
+#[tokio::test]
+async fn sold_out_items_are_marked_and_have_no_buy_control() {
+    let app = spawn_app().await;
+    let id = list_item(&app, "Clock", 1).await;
+    assert_eq!(
+        buy(&app, id, r#"{"quantity":1}"#).await.status,
+        StatusCode::OK
+    );
+
+    let html = app.get("/").await.text();
+
+    assert!(html.contains("Sold out"));
+    assert!(!html.contains(&format!(r#"action="/items/{id}/buy""#)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_buyers_of_ten_units_leave_exactly_ten_purchases() {
+    let app = spawn_app().await;
+    let id = list_item(&app, "Concert ticket", 10).await;
+
+    let buyers = (0..50).map(|_| buy(&app, id, r#"{"quantity":1}"#));
+    let responses = join_all(buyers).await;
+
+    let sold = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    let refused = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::CONFLICT)
+        .count();
+    println!("50 concurrent buyers of 10 units: {sold} bought, {refused} refused");
+    assert_eq!((sold, refused), (10, 40));
+    let mut remaining: Vec<i64> = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .map(|r| r.json()["remaining"].as_i64().unwrap())
+        .collect();
+    remaining.sort();
+    assert_eq!(
+        remaining,
+        (0..10).collect::<Vec<_>>(),
+        "each unit sold once"
+    );
+    assert_eq!(stock(&app, id).await, 0);
+    assert_eq!(purchases(&app, id).await, 10);
+}
