@@ -38,6 +38,9 @@ pub async fn connect(
 
 /// Applies every migration the database does not have yet; returns the versions applied.
 pub async fn apply(client: &mut Client) -> Result<Vec<i64>, tokio_postgres::Error> {
+    // The database's statement timeout is for the app: waiting for another runner's lock,
+    // or a long migration, must not be cut off by it.
+    client.batch_execute("SET statement_timeout = 0").await?;
     client
         .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
         .await?;

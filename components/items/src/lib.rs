@@ -10,7 +10,7 @@ use market::form::SellForm;
 use market::form::{BuyForm, FormGuards};
 use market::home::{self, FormState};
 use market::http::{self, Method, READ_ONLY, Request, Response, StatusCode, header};
-use market::item::ItemId;
+use market::item::{FieldErrors, ItemId, field};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
@@ -108,11 +108,9 @@ fn sell_from_form(request: &Request) -> Result<Response, AppError> {
 /// why not (422 for a bad quantity, 409 for too little stock).
 fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let (form, token) = read_form(request, BuyForm::parse, |form| &form.guards)?;
-    let result = form.validate().map_err(|message| {
-        let mut errors = market::item::FieldErrors::default();
-        errors.add(market::item::field::QUANTITY, message);
-        AppError::Invalid(errors)
-    });
+    let result = form
+        .validate()
+        .map_err(|message| AppError::Invalid(FieldErrors::single(field::QUANTITY, message)));
     let purchase = result.and_then(|quantity| {
         db::buy_item(
             &db::open()?,
@@ -163,10 +161,7 @@ fn list_items(request: &Request) -> Result<Response, AppError> {
 
 /// `POST /api/items`: 201 with the stored item and its `Location`.
 fn create_item(request: &Request) -> Result<Response, AppError> {
-    if !request.has_content_type(JSON_MEDIA_TYPE) {
-        return Err(AppError::UnsupportedMediaType(JSON_MEDIA_TYPE));
-    }
-    let new_item = api::parse_new_item(request.body_bytes()?)?;
+    let new_item = api::parse_new_item(json_body(request)?)?;
     let key = api::idempotency_key(request)?;
     let item = db::insert_item(&db::open()?, &new_item, key.as_ref())?;
     let mut response = http::json(StatusCode::CREATED, &api::item_json(&item));
@@ -179,13 +174,20 @@ fn create_item(request: &Request) -> Result<Response, AppError> {
 /// `POST /api/items/{id}/buy` with `{"quantity": n}`: 200 with the purchase and the
 /// stock left; 409 when there are too few units.
 fn buy_item(request: &Request, id: ItemId) -> Result<Response, AppError> {
-    if !request.has_content_type(JSON_MEDIA_TYPE) {
-        return Err(AppError::UnsupportedMediaType(JSON_MEDIA_TYPE));
-    }
-    let quantity = api::parse_purchase(request.body_bytes()?)?;
+    let quantity = api::parse_purchase(json_body(request)?)?;
     let key = api::idempotency_key(request)?;
     let purchase = db::buy_item(&db::open()?, id, quantity, key.as_ref())?;
     Ok(http::json(StatusCode::OK, &api::purchase_json(&purchase)))
+}
+
+/// The body of a JSON request: 413 when too large, then 415 when not JSON (in the same
+/// order as the forms).
+fn json_body(request: &Request) -> Result<&[u8], AppError> {
+    let body = request.body_bytes()?;
+    if !request.has_content_type(JSON_MEDIA_TYPE) {
+        return Err(AppError::UnsupportedMediaType(JSON_MEDIA_TYPE));
+    }
+    Ok(body)
 }
 
 /// `GET /api/items/{id}`.

@@ -10,8 +10,9 @@ use crate::item::{
     PurchaseQuantity, Quantity, field,
 };
 
-/// Items per page when the client does not say.
-pub const DEFAULT_LIMIT: u32 = 50;
+/// Items per page when the client does not say: the home page's page size, so the API
+/// mirrors the pages.
+pub const DEFAULT_LIMIT: u32 = crate::home::PAGE_SIZE;
 /// The most items one page may hold.
 pub const MAX_LIMIT: u32 = 100;
 
@@ -67,11 +68,8 @@ fn string_field<'a>(object: &'a Map<String, Value>, name: &str) -> Result<&'a st
 /// Reads a buy request: a JSON object with `quantity`.
 pub fn parse_purchase(body: &[u8]) -> Result<PurchaseQuantity, AppError> {
     let object = parse_object(body, "quantity")?;
-    number_field(&object, field::QUANTITY, PurchaseQuantity::from_i64).map_err(|message| {
-        let mut errors = FieldErrors::default();
-        errors.add(field::QUANTITY, message);
-        AppError::Invalid(errors)
-    })
+    number_field(&object, field::QUANTITY, PurchaseQuantity::from_i64)
+        .map_err(|message| AppError::Invalid(FieldErrors::single(field::QUANTITY, message)))
 }
 
 fn quantity_field(object: &Map<String, Value>) -> Result<Quantity, String> {

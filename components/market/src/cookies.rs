@@ -44,9 +44,11 @@ impl CsrfToken {
             .map(|value| Self(value.to_owned()))
     }
 
-    /// Accepts a form post only when its field matches the browser's cookie. A page on
-    /// another site can make the browser post, but can neither read nor set our cookie.
+    /// Accepts a form post only when the browser does not say it came from another site
+    /// and its field matches the browser's cookie. A page on another site can make the
+    /// browser post, but cannot read our cookie, and the browser labels its posts.
     pub fn verify(request: &Request, submitted: Option<&str>) -> Result<Self, AppError> {
+        check_same_origin(request)?;
         let token = Self::from_request(request).ok_or(AppError::Forbidden)?;
         let submitted = submitted.ok_or(AppError::Forbidden)?;
         if constant_time_eq(token.0.as_bytes(), submitted.as_bytes()) {
@@ -67,6 +69,24 @@ impl CsrfToken {
             self.0
         )
     }
+}
+
+/// Refuses a request that Fetch Metadata (`Sec-Fetch-Site`) or its `Origin` shows came
+/// from another site. Clients that send neither (curl, old browsers) rely on the token.
+fn check_same_origin(request: &Request) -> Result<(), AppError> {
+    if request
+        .header("sec-fetch-site")
+        .is_some_and(|site| !matches!(site, "same-origin" | "none"))
+    {
+        return Err(AppError::Forbidden);
+    }
+    if let Some(origin) = request.header("origin") {
+        let origin_host = origin.split_once("://").map(|(_, host)| host);
+        if origin_host.is_none() || origin_host != request.authority.as_deref() {
+            return Err(AppError::Forbidden);
+        }
+    }
+    Ok(())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -151,6 +171,27 @@ mod tests {
         }
         let no_cookie = request_with_cookie("other=1");
         assert!(CsrfToken::verify(&no_cookie, Some(token.as_str())).is_err());
+    }
+
+    #[test]
+    fn posts_a_browser_labels_as_cross_site_are_refused_even_with_the_token() {
+        let token = CsrfToken::generate().unwrap();
+        let with = |name: &'static str, value: &str| {
+            let mut request = request_with_cookie(&format!("csrf={}", token.as_str()))
+                .with_authority(Some("shop.example:8080".into()));
+            request.headers.insert(name, value.parse().unwrap());
+            CsrfToken::verify(&request, Some(token.as_str()))
+        };
+        assert!(with("sec-fetch-site", "same-origin").is_ok());
+        assert!(with("origin", "http://shop.example:8080").is_ok());
+        for (name, value) in [
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://evil.example"),
+            ("origin", "null"),
+        ] {
+            assert!(with(name, value).is_err(), "{name}: {value}");
+        }
     }
 
     #[test]

@@ -332,9 +332,22 @@ fn is_transient_sqlstate(code: &str) -> bool {
         .any(|class| code.starts_with(class))
 }
 
+/// Whether a tokio-postgres error without a Postgres code (Spin passes its `{:?}` text)
+/// is a broken or refused transport, rather than a conversion the app got wrong.
+fn is_transport_failure(text: &str) -> bool {
+    ["kind: Closed", "kind: Io", "kind: Connect", "kind: Timeout"]
+        .iter()
+        .any(|kind| text.contains(kind))
+}
+
 impl From<PgError> for AppError {
     fn from(error: PgError) -> Self {
         match error {
+            // A host missing from allowed_outbound_hosts is a deployment mistake, not an
+            // outage: retrying will not help.
+            PgError::ConnectionFailed(detail) if detail.contains("is not permitted") => {
+                AppError::Internal(format!("Postgres address refused by Spin: {detail}"))
+            }
             PgError::ConnectionFailed(detail) => {
                 AppError::Unavailable(format!("connecting to Postgres: {detail}"))
             }
@@ -344,12 +357,10 @@ impl From<PgError> for AppError {
             PgError::QueryFailed(QueryError::DbError(db)) => {
                 AppError::Internal(format!("Postgres {}: {}", db.code, db.message))
             }
-            // Without a Postgres error code the failure is in the transport: a connection
-            // that closed or broke mid-query.
-            PgError::QueryFailed(QueryError::Text(detail)) => {
+            PgError::QueryFailed(QueryError::Text(detail)) if is_transport_failure(&detail) => {
                 AppError::Unavailable(format!("talking to Postgres: {detail}"))
             }
-            other => AppError::Internal(format!("Postgres call rejected: {other:?}")),
+            other => AppError::Internal(format!("Postgres call failed: {other:?}")),
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum Body {
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: Method,
+    /// The host the client addressed (its `Host`), which Spin passes as the authority.
+    pub authority: Option<String>,
     pub path: String,
     pub query: String,
     pub headers: HeaderMap,
@@ -38,11 +40,22 @@ impl Request {
             .unwrap_or((path_with_query, ""));
         Self {
             method,
+            authority: None,
             path: path.to_owned(),
             query: query.to_owned(),
             headers,
             body,
         }
+    }
+
+    pub fn with_authority(mut self, authority: Option<String>) -> Self {
+        self.authority = authority;
+        self
+    }
+
+    /// A header's value, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
     /// The first value of a query parameter, percent-decoded.

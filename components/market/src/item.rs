@@ -25,11 +25,6 @@ impl ItemId {
         text.parse::<i64>().ok().filter(|id| *id > 0).map(Self)
     }
 
-    /// Wraps an id that Postgres returned.
-    pub fn from_db(id: i64) -> Self {
-        Self(id)
-    }
-
     pub fn get(self) -> i64 {
         self.0
     }
@@ -193,6 +188,13 @@ impl FieldErrors {
         Self(BTreeMap::new())
     }
 
+    /// One field's message.
+    pub fn single(field: &'static str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, message);
+        errors
+    }
+
     pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
         self.0.entry(field).or_insert_with(|| message.into());
     }
@@ -256,7 +258,7 @@ impl NewItem {
 }
 
 /// A stored item, as read back from Postgres.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub id: i64,
     pub name: String,

@@ -22,6 +22,7 @@ pub async fn serve(
 async fn read_request(incoming: IncomingRequest) -> Request {
     let method = Method::from(incoming.method());
     let path_with_query = incoming.path_with_query().unwrap_or_else(|| "/".into());
+    let authority = incoming.authority();
     let mut headers = HeaderMap::new();
     for (name, value) in incoming.headers().entries() {
         if let (Ok(name), Ok(value)) = (
@@ -40,7 +41,7 @@ async fn read_request(incoming: IncomingRequest) -> Request {
     } else {
         read_body(incoming).await
     };
-    Request::new(method, &path_with_query, headers, body)
+    Request::new(method, &path_with_query, headers, body).with_authority(authority)
 }
 
 async fn read_body(incoming: IncomingRequest) -> Body {

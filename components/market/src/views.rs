@@ -104,11 +104,15 @@ fn notice_text(view: &HomeView, notice: Notice) -> String {
     }
 }
 
-/// The hidden fields every form carries: the CSRF token and the one-time key.
-fn form_guards(view: &HomeView) -> Markup {
+/// The hidden fields every form carries: the CSRF token and its own one-time key (the
+/// page's key, suffixed with the item for buy forms, so no two forms share one).
+fn form_guards(view: &HomeView, item: Option<&Item>) -> Markup {
     html! {
         input type="hidden" name=(CSRF_FIELD) value=(view.csrf_token);
-        input type="hidden" name=(IDEMPOTENCY_FIELD) value=(view.idempotency_key);
+        @match item {
+            Some(item) => input type="hidden" name=(IDEMPOTENCY_FIELD) value={ (view.idempotency_key) "-" (item.id) };,
+            None => input type="hidden" name=(IDEMPOTENCY_FIELD) value=(view.idempotency_key);,
+        }
     }
 }
 
@@ -116,7 +120,7 @@ fn sell_form(view: &HomeView) -> Markup {
     let (form, errors) = (view.form, view.errors);
     html! {
         form #sell-form method="post" action="/items" novalidate {
-            (form_guards(view))
+            (form_guards(view, None))
             (labelled_field(field::NAME, "Name", errors, html! {
                 input #name type="text" name=(field::NAME) value=(form.name)
                     maxlength=(NAME_MAX_CHARS) required
@@ -167,7 +171,7 @@ fn item_card(view: &HomeView, item: &Item) -> Markup {
             p.added { "Listed " time datetime=(item.date_added) { (item.date_added.get(..10).unwrap_or(&item.date_added)) } }
             @if item.quantity > 0 {
                 form.buy method="post" action={ "/items/" (item.id) "/buy" } novalidate {
-                    (form_guards(view))
+                    (form_guards(view, Some(item)))
                     label for={ "buy-quantity-" (item.id) } { "Quantity" }
                     input id={ "buy-quantity-" (item.id) } type="number" name=(field::QUANTITY)
                         value="1" min="1" max=(item.quantity) step="1" inputmode="numeric" required
@@ -213,7 +217,7 @@ mod tests {
         page: &ItemsPage,
         form: &SellForm,
         errors: &FieldErrors,
-        listed: Option<ItemId>,
+        notice: Option<Notice>,
     ) -> String {
         home(&HomeView {
             page,
@@ -221,7 +225,9 @@ mod tests {
             form,
             errors,
             csrf_token: "tok",
-            listed,
+            idempotency_key: "key",
+            notice,
+            buy_error: None,
         })
         .into_string()
     }
@@ -309,5 +315,6 @@ mod tests {
         assert!(!html.contains(r#"action="/items/2/buy""#));
         assert!(html.contains("Sold out"));
         assert!(html.contains(r#"name="idempotency_key" value="key""#));
+        assert!(html.contains(r#"name="idempotency_key" value="key-1""#));
     }
 }

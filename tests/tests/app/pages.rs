@@ -220,6 +220,43 @@ async fn a_form_post_without_a_valid_csrf_token_is_refused_and_stores_nothing() 
 }
 
 #[tokio::test]
+async fn a_form_post_a_browser_labels_cross_site_is_refused_even_with_the_token() {
+    let app = spawn_app().await;
+    let (cookie, token) = app.csrf().await;
+    let body = format!("csrf_token={token}&name=Lamp&quantity=1&description=x");
+    for (header, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "http://evil.example"),
+    ] {
+        let response = app
+            .send(
+                Method::POST,
+                "/items",
+                &[("content-type", FORM), ("cookie", &cookie), (header, value)],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "{header}: {value}");
+    }
+    let same_origin = format!("http://localhost:{}", app.server.addr.port());
+    let response = app
+        .send(
+            Method::POST,
+            "/items",
+            &[
+                ("content-type", FORM),
+                ("cookie", &cookie),
+                ("origin", &same_origin),
+                ("sec-fetch-site", "same-origin"),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.item_count().await, 1);
+}
+
+#[tokio::test]
 async fn the_sell_form_only_accepts_urlencoded_bodies_up_to_64_kib() {
     let app = spawn_app().await;
     let (cookie, token) = app.csrf().await;

@@ -14,12 +14,14 @@ async fn the_harness_refuses_a_db_url_whose_host_is_not_allowed() {
     let list = app.get("/api/items").await;
     let ready = app.get("/health/ready").await;
 
+    // A deployment mistake, not an outage: 500 (no Retry-After); readiness names it.
     assert_eq!(
         list.status,
-        StatusCode::SERVICE_UNAVAILABLE,
+        StatusCode::INTERNAL_SERVER_ERROR,
         "{}",
         list.text()
     );
+    assert!(list.header("retry-after").is_none());
     assert_eq!(ready.json()["failed"], "database");
     assert_eq!(
         app.app.open_pg_connections(),
