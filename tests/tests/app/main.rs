@@ -5,6 +5,7 @@ mod api;
 mod browser;
 mod buying;
 mod compose;
+mod faults;
 mod health;
 mod idempotency;
 mod leaks;

@@ -1,0 +1,143 @@
+//! Faults: Postgres going away while writes flow, and statements that run too long.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use hyper::{Method, StatusCode};
+use spin_harness::testing::{TestApp, spawn_app, spawn_app_with_own_cluster};
+
+/// No request may take longer than this, outage or not.
+const NO_HANG: Duration = Duration::from_secs(10);
+
+/// What one write got back.
+struct Attempt {
+    name: String,
+    status: StatusCode,
+    retry_after: bool,
+}
+
+/// Creates items named `{writer}-{n}` one after another until told to stop.
+async fn write_until(app: Arc<TestApp>, writer: usize, stop: Arc<AtomicBool>) -> Vec<Attempt> {
+    let mut attempts = Vec::new();
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let name = format!("w{writer}-{n}");
+        let body = format!(r#"{{"name":"{name}","quantity":1,"description":"outage test"}}"#);
+        let response = tokio::time::timeout(NO_HANG, app.post_json("/api/items", &body))
+            .await
+            .unwrap_or_else(|_| panic!("a write hung for {NO_HANG:?}"));
+        attempts.push(Attempt {
+            name,
+            status: response.status,
+            retry_after: response.header("retry-after").is_some(),
+        });
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    attempts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_during_an_outage_are_kept_when_acknowledged_and_absent_when_refused() {
+    let app = Arc::new(spawn_app_with_own_cluster().await);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|writer| tokio::spawn(write_until(app.clone(), writer, stop.clone())))
+        .collect();
+
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let cluster = app.own_cluster.as_ref().unwrap();
+    cluster.stop().unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let ready_while_down = app.get("/health/ready").await;
+    cluster.start_server().unwrap();
+    let restarted = Instant::now();
+    while app.get("/health/ready").await.status != StatusCode::OK {
+        assert!(restarted.elapsed() < Duration::from_secs(30), "no recovery");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let recovery = restarted.elapsed();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut attempts = Vec::new();
+    for writer in writers {
+        attempts.extend(writer.await.unwrap());
+    }
+
+    assert_eq!(ready_while_down.status, StatusCode::SERVICE_UNAVAILABLE);
+    let acknowledged: HashSet<&str> = attempts
+        .iter()
+        .filter(|a| a.status == StatusCode::CREATED)
+        .map(|a| a.name.as_str())
+        .collect();
+    let refused: Vec<&Attempt> = attempts
+        .iter()
+        .filter(|a| a.status != StatusCode::CREATED)
+        .collect();
+    for attempt in &refused {
+        assert_eq!(
+            attempt.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{} got {}",
+            attempt.name,
+            attempt.status
+        );
+        assert!(attempt.retry_after, "503 without Retry-After");
+    }
+    assert!(!refused.is_empty(), "the outage was noticed");
+    let db = migrations::connect(&app.db_url.parse().unwrap(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let stored: HashSet<String> = db
+        .query("SELECT name FROM items", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let stored: HashSet<&str> = stored.iter().map(String::as_str).collect();
+    println!(
+        "outage: {} writes, {} acknowledged, {} refused with 503; readiness back {:?} after Postgres restarted",
+        attempts.len(),
+        acknowledged.len(),
+        refused.len(),
+        recovery
+    );
+    assert_eq!(
+        stored, acknowledged,
+        "every acknowledged write kept, no refused write stored"
+    );
+}
+
+#[tokio::test]
+async fn a_statement_that_runs_too_long_is_cut_off_and_answered_with_503() {
+    let app = spawn_app().await;
+    app.db
+        .batch_execute("BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let response = tokio::time::timeout(NO_HANG, app.get("/api/items"))
+        .await
+        .expect("the statement timeout cut the wait short");
+    let waited = started.elapsed();
+
+    assert_eq!(
+        response.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        response.text()
+    );
+    assert!(response.header("retry-after").is_some());
+    assert!(
+        waited >= Duration::from_secs(4),
+        "cut off by the 5 s timeout, not earlier: {waited:?}"
+    );
+    crate::assert_no_internals(&response.text());
+    app.db.batch_execute("ROLLBACK").await.unwrap();
+    let after = app.send(Method::GET, "/api/items", &[], "").await;
+    assert_eq!(after.status, StatusCode::OK);
+}
