@@ -7,6 +7,7 @@ mod buying;
 mod compose;
 mod faults;
 mod health;
+mod hostile;
 mod idempotency;
 mod leaks;
 mod nginx;
