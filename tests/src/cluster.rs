@@ -46,12 +46,18 @@ pub struct PgCluster {
     dir: PathBuf,
     bin: PathBuf,
     as_postgres_user: bool,
+    max_connections: u32,
     pub port: u16,
 }
 
 impl PgCluster {
-    /// Creates and starts a new cluster.
+    /// Creates and starts a new cluster that allows plenty of connections.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with_max_connections(400)
+    }
+
+    /// Creates and starts a new cluster with Postgres' `max_connections` set.
+    pub fn start_with_max_connections(max_connections: u32) -> anyhow::Result<Self> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "market-pg-{}-{}",
@@ -62,6 +68,7 @@ impl PgCluster {
         let cluster = Self {
             bin: bin_dir()?,
             as_postgres_user: is_root(),
+            max_connections,
             port: free_port()?,
             dir,
         };
@@ -106,9 +113,10 @@ impl PgCluster {
     pub fn start_server(&self) -> anyhow::Result<()> {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off -c max_connections=400",
+             -c full_page_writes=off -c max_connections={}",
             self.port,
-            self.dir.display()
+            self.dir.display(),
+            self.max_connections
         );
         run(self
             .pg_command("pg_ctl")

@@ -57,7 +57,11 @@ pub async fn spawn_app_with_variables(variables: HashMap<&str, String>) -> TestA
 
 /// The app on a cluster of its own, which the test may stop and start.
 pub async fn spawn_app_with_own_cluster() -> TestApp {
-    let cluster = PgCluster::start().expect("starting a throwaway PostgreSQL");
+    spawn_app_on_cluster(PgCluster::start().expect("starting a throwaway PostgreSQL")).await
+}
+
+/// The app on the given cluster, which the test owns.
+pub async fn spawn_app_on_cluster(cluster: PgCluster) -> TestApp {
     let mut test_app = spawn_on(cluster.port, &cluster.url("postgres"), HashMap::new()).await;
     test_app.own_cluster = Some(cluster);
     test_app

@@ -10,6 +10,7 @@ mod health;
 mod hostile;
 mod idempotency;
 mod leaks;
+mod load;
 mod nginx;
 mod outage;
 mod pages;
