@@ -20,6 +20,6 @@ if [ -n "${DB_PASSWORD_FILE:-}" ]; then
   # Key=value form: the password needs no URL-encoding; quote it for libpq syntax.
   password=${password//\\/\\\\}
   password=${password//\'/\\\'}
-  export SPIN_VARIABLE_DB_URL="host=${SPIN_VARIABLE_DB_HOST} port=${SPIN_VARIABLE_DB_PORT:-5432} user=${DB_USER} password='${password}' dbname=${DB_NAME} sslmode=disable"
+  export SPIN_VARIABLE_DB_URL="host=${SPIN_VARIABLE_DB_HOST} port=${SPIN_VARIABLE_DB_PORT:-5432} user=${DB_USER} password='${password}' dbname=${DB_NAME} sslmode=disable connect_timeout=5"
 fi
 exec /usr/local/bin/spin "$@"
