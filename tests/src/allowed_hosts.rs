@@ -191,6 +191,9 @@ mod tests {
         );
         assert!(allowed.check_postgres("postgres://u:p@db/market").is_ok());
         assert!(allowed.check_postgres("host=db user=u").is_ok());
+        // The form docker/app-entrypoint.sh writes, with a quoted password.
+        let compose_url = r"host=db port=5432 user=market password='pa\'ss\\wd' dbname=market sslmode=disable connect_timeout=5";
+        assert!(allowed.check_postgres(compose_url).is_ok());
         let Err(PgError::ConnectionFailed(message)) =
             allowed.check_postgres("postgres://u@db:6543/m")
         else {
