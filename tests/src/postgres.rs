@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
@@ -30,6 +31,22 @@ pub const POOL_SIZE: usize = 64;
 #[derive(Default)]
 pub struct Pools {
     pools: Mutex<HashMap<(String, String), Pool>>,
+    stats: Counters,
+}
+
+#[derive(Default)]
+struct Counters {
+    checkouts: AtomicU64,
+    statements: AtomicU64,
+}
+
+/// Work the guests asked of Postgres, for counting round trips per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PgStats {
+    /// Connections taken from a pool (`open`); each runs the recycle check first.
+    pub checkouts: u64,
+    /// `query` and `execute` calls: one round trip each.
+    pub statements: u64,
 }
 
 impl Pools {
@@ -59,6 +76,13 @@ impl Pools {
         Ok(pool)
     }
 
+    pub fn stats(&self) -> PgStats {
+        PgStats {
+            checkouts: self.stats.checkouts.load(Ordering::Relaxed),
+            statements: self.stats.statements.load(Ordering::Relaxed),
+        }
+    }
+
     /// Connections the pools hold right now (idle and lent out), for tests.
     pub fn open_connections(&self) -> usize {
         let pools = self.pools.lock().expect("pool map poisoned");
@@ -86,6 +110,11 @@ impl wit::HostConnection for RequestState {
                 .get()
                 .await
                 .map_err(|e| Error::ConnectionFailed(error_chain(&e)))?;
+            self.app
+                .pools
+                .stats
+                .checkouts
+                .fetch_add(1, Ordering::Relaxed);
             Ok(PgConnection(client))
         }
         .await;
@@ -107,6 +136,11 @@ impl wit::HostConnection for RequestState {
         };
         let client = &self.table.get(&connection)?.0;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
+        self.app
+            .pools
+            .stats
+            .statements
+            .fetch_add(1, Ordering::Relaxed);
         let rows = match client.query(&statement, &refs).await {
             Ok(rows) => rows,
             Err(e) => return Ok(Err(query_failed(e))),
@@ -127,6 +161,11 @@ impl wit::HostConnection for RequestState {
         };
         let client = &self.table.get(&connection)?.0;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
+        self.app
+            .pools
+            .stats
+            .statements
+            .fetch_add(1, Ordering::Relaxed);
         Ok(client
             .execute(&statement, &refs)
             .await

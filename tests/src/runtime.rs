@@ -13,15 +13,18 @@ use http_body_util::{BodyExt, Empty, Full, combinators::UnsyncBoxBody};
 use hyper::body::Body;
 use hyper::{Request, Response, StatusCode};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
-use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings;
 use crate::manifest::Manifest;
-use crate::postgres::Pools;
+use crate::postgres::{PgStats, Pools};
 use crate::routes::{RouteMatch, Router};
 use crate::runtime_config::RuntimeConfig;
 use crate::variables::Variables;
@@ -82,9 +85,14 @@ struct Compiled {
 
 static COMPILED: OnceLock<std::sync::Mutex<Option<Arc<Compiled>>>> = OnceLock::new();
 
+/// An engine configured like Spin's: the component model, and the pooling instance
+/// allocator (Spin's default), which keeps per-request instantiation cheap.
 fn engine() -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(
+        PoolingAllocationConfig::default(),
+    ));
     Ok(Engine::new(&config)?)
 }
 
@@ -191,6 +199,11 @@ impl App {
         }))
     }
 
+    /// Postgres work the guests asked for so far.
+    pub fn pg_stats(&self) -> PgStats {
+        self.shared.pools.stats()
+    }
+
     /// Postgres connections the host's pools hold right now.
     pub fn open_pg_connections(&self) -> usize {
         self.shared.pools.open_connections()
@@ -203,7 +216,8 @@ impl App {
         client_addr: SocketAddr,
     ) -> anyhow::Result<Response<ResponseBody>>
     where
-        B: Body<Data = Bytes, Error = hyper::Error> + Send + 'static,
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: std::fmt::Display,
     {
         let path = request.uri().path().to_owned();
         if let Some(rest) = path.strip_prefix("/.well-known/spin/") {
@@ -223,7 +237,8 @@ impl App {
         request: Request<B>,
     ) -> Response<ResponseBody>
     where
-        B: Body<Data = Bytes, Error = hyper::Error> + Send + 'static,
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: std::fmt::Display,
     {
         let mut limits = StoreLimitsBuilder::new();
         if let Some(bytes) = self.max_instance_memory {
@@ -240,7 +255,9 @@ impl App {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let request = request.map(|body| body.map_err(wasmtime_wasi_http::p2::hyper_request_error));
+        // A client that breaks the body mid-way; Spin reports it to the guest the same way.
+        let request =
+            request.map(|body| body.map_err(|e| ErrorCode::InternalError(Some(e.to_string()))));
         let id = component.id.clone();
         let task = tokio::spawn(async move {
             let proxy = component.pre.instantiate_async(&mut store).await?;

@@ -19,6 +19,50 @@ const ITEM_COLUMNS: &str =
 const PURCHASE_COLUMNS: &str = "purchases.id, purchases.item_id, purchases.quantity, \
      purchases.remaining, purchases.purchased_at AT TIME ZONE 'UTC'";
 
+/// Creates an item (`$1` name, `$2` quantity, `$3` description) and claims the
+/// idempotency key `$4` (NULL for none) recording the request `$5`, in one statement.
+pub fn insert_item_sql() -> String {
+    // The CTEs are named like their tables so that ITEM_COLUMNS reads from them.
+    format!(
+        "WITH items AS (
+             INSERT INTO items (name, quantity, description) VALUES ($1, $2, $3)
+             RETURNING id, name, quantity, description, date_added
+         ), claim AS (
+             INSERT INTO idempotency_keys (operation, key, request, item_id)
+             SELECT 'create_item', $4, $5, id FROM items WHERE $4::text IS NOT NULL
+         )
+         SELECT {ITEM_COLUMNS} FROM items"
+    )
+}
+
+/// Takes `$2` units of item `$1` if that many are left, records the purchase and claims
+/// the idempotency key `$3` (NULL for none) recording the request `$4`, in one statement.
+pub fn buy_item_sql() -> String {
+    // The CTE `purchases` is named like its table so that PURCHASE_COLUMNS reads from it.
+    format!(
+        "WITH taken AS (
+             UPDATE items SET quantity = quantity - $2 WHERE id = $1 AND quantity >= $2
+             RETURNING id, quantity
+         ), purchases AS (
+             INSERT INTO purchases (item_id, quantity, remaining)
+             SELECT id, $2, quantity FROM taken
+             RETURNING id, item_id, quantity, remaining, purchased_at
+         ), claim AS (
+             INSERT INTO idempotency_keys (operation, key, request, purchase_id)
+             SELECT 'buy_item', $3, $4, id FROM purchases WHERE $3::text IS NOT NULL
+         )
+         SELECT {PURCHASE_COLUMNS} FROM purchases"
+    )
+}
+
+/// The newest `$2` items with an id below `$1`.
+pub fn list_items_sql() -> String {
+    format!("SELECT {ITEM_COLUMNS} FROM items WHERE id < $1 ORDER BY id DESC LIMIT $2")
+}
+
+/// The newest applied migration.
+pub const SCHEMA_VERSION_SQL: &str = "SELECT max(version) AS version FROM schema_migrations";
+
 /// Opens a connection to the configured database (Spin lends one from its pool for
 /// this component; it goes back when the `Connection` is dropped).
 pub fn open() -> Result<Connection, AppError> {
@@ -38,17 +82,7 @@ pub fn insert_item(
         item.description.as_str()
     ])
     .to_string();
-    // The CTEs are named like their tables so that ITEM_COLUMNS reads from them.
-    let sql = format!(
-        "WITH items AS (
-             INSERT INTO items (name, quantity, description) VALUES ($1, $2, $3)
-             RETURNING id, name, quantity, description, date_added
-         ), claim AS (
-             INSERT INTO idempotency_keys (operation, key, request, item_id)
-             SELECT 'create_item', $4, $5, id FROM items WHERE $4::text IS NOT NULL
-         )
-         SELECT {ITEM_COLUMNS} FROM items"
-    );
+    let sql = insert_item_sql();
     let params = [
         ParameterValue::Str(item.name.as_str().to_owned()),
         ParameterValue::Int32(item.quantity.get()),
@@ -84,21 +118,7 @@ pub fn buy_item(
     key: Option<&IdempotencyKey>,
 ) -> Result<Purchase, AppError> {
     let request = serde_json::json!([item.get(), quantity.get()]).to_string();
-    // The CTE `purchases` is named like its table so that PURCHASE_COLUMNS reads from it.
-    let sql = format!(
-        "WITH taken AS (
-             UPDATE items SET quantity = quantity - $2 WHERE id = $1 AND quantity >= $2
-             RETURNING id, quantity
-         ), purchases AS (
-             INSERT INTO purchases (item_id, quantity, remaining)
-             SELECT id, $2, quantity FROM taken
-             RETURNING id, item_id, quantity, remaining, purchased_at
-         ), claim AS (
-             INSERT INTO idempotency_keys (operation, key, request, purchase_id)
-             SELECT 'buy_item', $3, $4, id FROM purchases WHERE $3::text IS NOT NULL
-         )
-         SELECT {PURCHASE_COLUMNS} FROM purchases"
-    );
+    let sql = buy_item_sql();
     let params = [
         ParameterValue::Int64(item.get()),
         ParameterValue::Int32(quantity.get()),
@@ -154,9 +174,8 @@ pub fn list_items_before(
     before: Option<ItemId>,
     limit: u32,
 ) -> Result<ItemsPage, AppError> {
-    let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id < $1 ORDER BY id DESC LIMIT $2");
     let rows = db.query(
-        &sql,
+        &list_items_sql(),
         &[
             ParameterValue::Int64(before.map_or(i64::MAX, ItemId::get)),
             // One more than asked tells whether an older page exists.
@@ -189,7 +208,7 @@ pub fn find_item(db: &Connection, id: ItemId) -> Result<Option<Item>, AppError> 
 
 /// The newest migration applied to the database, or `None` before the first one.
 pub fn schema_version(db: &Connection) -> Result<Option<i64>, AppError> {
-    let rows = db.query("SELECT max(version) AS version FROM schema_migrations", &[])?;
+    let rows = db.query(SCHEMA_VERSION_SQL, &[])?;
     match rows.rows.first().and_then(|row| row.first()) {
         Some(DbValue::Int64(version)) => Ok(Some(*version)),
         Some(DbValue::DbNull) | None => Ok(None),

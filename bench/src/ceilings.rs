@@ -1,0 +1,169 @@
+//! The two ceilings a workload is compared with: what nginx alone can answer, and what
+//! Postgres can do with the endpoint's exact SQL from a native client.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use market::db;
+use spin_harness::nginx::Nginx;
+use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+
+use crate::report::{Kind, Run, Workload};
+
+/// The same nginx binary and main config, with a site that answers a constant page of
+/// the size of the home page's first screen.
+pub struct ProxyCeiling {
+    nginx: Nginx,
+    dir: PathBuf,
+}
+
+impl ProxyCeiling {
+    pub fn start() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("bench-proxy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        // Nginx::start substitutes these two lines, as it does for the project's site.
+        let body = "x".repeat(2048);
+        std::fs::write(
+            dir.join("default.conf"),
+            format!(
+                "upstream marketplace_app {{ server app:3000; }}\n\
+                 server {{\n    listen 80;\n    location / {{ default_type text/html; return 200 '{body}'; }}\n}}\n"
+            ),
+        )?;
+        let unused_upstream = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let nginx = Nginx::start(&dir, unused_upstream)?;
+        Ok(Self { nginx, dir })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.nginx.addr)
+    }
+}
+
+impl Drop for ProxyCeiling {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+type Params = Vec<Box<dyn ToSql + Sync + Send>>;
+
+/// The statement an endpoint runs and its parameters (as the components send them).
+fn statement(kind: Kind) -> (String, Params) {
+    let request = |text: &str| Box::new(text.to_owned()) as Box<dyn ToSql + Sync + Send>;
+    match kind {
+        Kind::Browse | Kind::ApiList => (
+            db::list_items_sql(),
+            vec![Box::new(i64::MAX), Box::new(51_i64)],
+        ),
+        Kind::Sell => (
+            db::insert_item_sql(),
+            vec![
+                request("Bench item"),
+                Box::new(5_i32),
+                request("Listed by the benchmark"),
+                Box::new(None::<String>),
+                request(r#"["Bench item",5,"Listed by the benchmark"]"#),
+            ],
+        ),
+        Kind::Buy(item) => (
+            db::buy_item_sql(),
+            vec![
+                Box::new(item),
+                Box::new(1_i32),
+                Box::new(None::<String>),
+                request("[0,1]"),
+            ],
+        ),
+        Kind::Ready | Kind::Constant => (db::SCHEMA_VERSION_SQL.to_owned(), Vec::new()),
+    }
+}
+
+/// The endpoint's SQL from `connections` native clients over a pool, for `duration`.
+pub async fn database(
+    db_url: &str,
+    workload: &Workload,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<Run> {
+    let manager = Manager::from_config(
+        db_url.parse()?,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let pool = Pool::builder(manager).max_size(connections).build()?;
+    let (sql, params) = statement(workload.kind);
+    let params = Arc::new(params);
+    let sql = Arc::new(sql);
+    let deadline = Instant::now() + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (pool, sql, params) = (pool.clone(), sql.clone(), params.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            while Instant::now() < deadline {
+                let started = Instant::now();
+                let client = pool.get().await?;
+                let statement = client.prepare_cached(&sql).await?;
+                let refs: Vec<&(dyn ToSql + Sync)> =
+                    params.iter().map(|p| p.as_ref() as _).collect();
+                if client.query(&statement, &refs).await.is_err() {
+                    errors += 1;
+                }
+                latencies.push(started.elapsed());
+            }
+            anyhow::Ok((latencies, errors))
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (task_latencies, task_errors) = task.await??;
+        latencies.extend(task_latencies);
+        errors += task_errors;
+    }
+    latencies.sort();
+    let at = |fraction: f64| {
+        latencies[((latencies.len() as f64 * fraction) as usize).min(latencies.len() - 1)]
+    };
+    Ok(Run {
+        requests_per_second: latencies.len() as f64 / duration.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+        errors,
+    })
+}
+
+/// `EXPLAIN` of every list query the app runs: the first page and a deep page.
+pub async fn explain(db_url: &str) -> anyhow::Result<String> {
+    let db = migrations::connect(&db_url.parse()?, Duration::from_secs(5)).await?;
+    let sql = db::list_items_sql();
+    let mut out = String::new();
+    for (label, before) in [
+        ("first page (before = i64::MAX)", i64::MAX),
+        ("a deep page (before = 500)", 500),
+    ] {
+        out.push_str(&format!("-- {label}\n"));
+        for row in db
+            .query(&format!("EXPLAIN {sql}"), &[&before, &51_i64])
+            .await?
+        {
+            out.push_str(&format!("{}\n", row.get::<_, String>(0)));
+        }
+    }
+    let id: i64 = 1;
+    for row in db
+        .query("EXPLAIN SELECT id FROM items WHERE id = $1", &[&id])
+        .await?
+    {
+        out.push_str(&format!("-- by id\n{}\n", row.get::<_, String>(0)));
+    }
+    Ok(out)
+}

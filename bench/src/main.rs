@@ -1,0 +1,230 @@
+//! `bench`: how close the marketplace gets to the ceilings of this machine.
+//!
+//! Seeds a throwaway PostgreSQL with 10,000 items, serves the real components with the
+//! test host behind the real nginx (or uses the running instance given by `--url`), and
+//! drives each workload with `wrk` at 1, 8 and 32 connections, several times. In the same
+//! run it measures the two ceilings: the same nginx answering a constant response (the
+//! proxy ceiling), and the exact SQL of each endpoint sent by a native client over a
+//! pool (the database ceiling). Writes `bench/results.md`.
+//!
+//! cargo run --profile host-release -p bench -- [--url URL] [--duration SECS] [--repeats N]
+
+mod ceilings;
+mod report;
+mod wrk;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use spin_harness::cluster::PgCluster;
+use spin_harness::nginx::Nginx;
+use spin_harness::runtime::{App, AppOptions};
+use spin_harness::server::Server;
+use spin_harness::testing::{project_dir, send_to};
+
+use crate::report::{Measurement, Report, Workload};
+
+/// Postgres `max_connections`, as docker-compose.yml sets it.
+const MAX_CONNECTIONS: u32 = 220;
+const SEEDED_ITEMS: i64 = 10_000;
+pub const CONCURRENCY: [usize; 3] = [1, 8, 32];
+
+struct Options {
+    url: Option<String>,
+    duration: Duration,
+    repeats: usize,
+    out: PathBuf,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut options = Options {
+        url: None,
+        duration: Duration::from_secs(5),
+        repeats: 3,
+        out: project_dir().join("bench/results.md"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--url" => options.url = Some(value()?.trim_end_matches('/').to_owned()),
+            "--duration" => options.duration = Duration::from_secs(value()?.parse()?),
+            "--repeats" => options.repeats = value()?.parse()?,
+            "--out" => options.out = value()?.into(),
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(options)
+}
+
+/// The app under test: our own stack, or someone else's URL.
+struct Stack {
+    url: String,
+    /// Present when the app runs in this process, so its Postgres work can be counted.
+    app: Option<Arc<App>>,
+    _server: Option<Server>,
+    _nginx: Option<Nginx>,
+}
+
+async fn start_stack(
+    cluster: &PgCluster,
+    db_url: &str,
+    given: Option<String>,
+) -> anyhow::Result<Stack> {
+    if let Some(url) = given {
+        return Ok(Stack {
+            url,
+            app: None,
+            _server: None,
+            _nginx: None,
+        });
+    }
+    let app = App::load(&AppOptions {
+        manifest: project_dir().join("spin.toml"),
+        runtime_config: Some(project_dir().join("runtime-config.toml")),
+        variables: HashMap::from([
+            ("db_url".to_owned(), db_url.to_owned()),
+            ("db_host".to_owned(), "127.0.0.1".to_owned()),
+            ("db_port".to_owned(), cluster.port.to_string()),
+        ]),
+    })?;
+    let server = Server::start(app.clone(), "127.0.0.1:0".parse()?).await?;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), server.addr)?;
+    Ok(Stack {
+        url: format!("http://{}", nginx.addr),
+        app: Some(app),
+        _server: Some(server),
+        _nginx: Some(nginx),
+    })
+}
+
+/// A database with the schema, 10,000 items, and one item with stock for every buyer.
+async fn seed(cluster: &PgCluster) -> anyhow::Result<(String, i64)> {
+    let admin =
+        migrations::connect(&cluster.url("postgres").parse()?, Duration::from_secs(10)).await?;
+    admin.batch_execute("CREATE DATABASE bench").await?;
+    let db_url = cluster.url("bench");
+    let mut db = migrations::connect(&db_url.parse()?, Duration::from_secs(10)).await?;
+    migrations::apply(&mut db).await?;
+    db.execute(
+        "INSERT INTO items (name, quantity, description)
+         SELECT 'Item ' || n, 1 + n % 50, 'A description of item ' || n || ', in good condition.'
+         FROM generate_series(1, $1::bigint) AS n",
+        &[&SEEDED_ITEMS],
+    )
+    .await?;
+    let stocked: i64 = db
+        .query_one(
+            "INSERT INTO items (name, quantity, description) VALUES ('Bulk stock', 1000000, 'For buyers') RETURNING id",
+            &[],
+        )
+        .await?
+        .get(0);
+    db.batch_execute("VACUUM ANALYZE").await?;
+    Ok((db_url, stocked))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = options()?;
+    let cluster = PgCluster::start_with_max_connections(MAX_CONNECTIONS)?;
+    let (db_url, stocked) = seed(&cluster).await?;
+    let stack = start_stack(&cluster, &db_url, options.url.clone()).await?;
+    let workloads = Workload::all(stocked);
+    let mut report = Report::new(&stack.url, options.duration, options.repeats);
+
+    // Warm up: compile paths, fill pools.
+    for workload in &workloads {
+        wrk::run(&stack.url, workload, 8, Duration::from_secs(1)).await?;
+    }
+    if let Some(app) = &stack.app {
+        report.round_trips = round_trips(app, &stack.url, &workloads).await?;
+    }
+
+    let proxy = ceilings::ProxyCeiling::start()?;
+    for &connections in &CONCURRENCY {
+        let mut runs = Vec::new();
+        for _ in 0..options.repeats {
+            runs.push(
+                wrk::run(
+                    &proxy.url(),
+                    &Workload::constant(),
+                    connections,
+                    options.duration,
+                )
+                .await?,
+            );
+        }
+        report
+            .proxy
+            .insert(connections, Measurement::from_runs(runs));
+    }
+    for workload in &workloads {
+        for &connections in &CONCURRENCY {
+            let mut runs = Vec::new();
+            for _ in 0..options.repeats {
+                runs.push(wrk::run(&stack.url, workload, connections, options.duration).await?);
+            }
+            report
+                .app
+                .insert((workload.name, connections), Measurement::from_runs(runs));
+            let mut runs = Vec::new();
+            for _ in 0..options.repeats {
+                runs.push(
+                    ceilings::database(&db_url, workload, connections, options.duration).await?,
+                );
+            }
+            report
+                .database
+                .insert((workload.name, connections), Measurement::from_runs(runs));
+            eprintln!("bench: {} at {connections} done", workload.name);
+        }
+    }
+    report.explain = ceilings::explain(&db_url).await?;
+    report.peak_rss_kib = report::peak_rss_kib();
+    report.write(&options.out)?;
+    println!("{}", std::fs::read_to_string(&options.out)?);
+    Ok(())
+}
+
+/// SQL statements and pool checkouts per request, counted by the host over 200 requests.
+async fn round_trips(
+    app: &Arc<App>,
+    url: &str,
+    workloads: &[Workload],
+) -> anyhow::Result<Vec<(&'static str, f64, f64)>> {
+    let addr: SocketAddr = url.trim_start_matches("http://").parse()?;
+    let mut counted = Vec::new();
+    for workload in workloads {
+        let before = app.pg_stats();
+        for _ in 0..200 {
+            let headers: Vec<(&str, &str)> = workload
+                .headers
+                .iter()
+                .map(|(n, v)| (*n, v.as_str()))
+                .collect();
+            let response = send_to(
+                addr,
+                workload.method.clone(),
+                &workload.path,
+                &headers,
+                workload.body.clone().into(),
+            )
+            .await?;
+            if !response.status.is_success() {
+                bail!("{} answered {}", workload.name, response.status);
+            }
+        }
+        let after = app.pg_stats();
+        counted.push((
+            workload.name,
+            (after.statements - before.statements) as f64 / 200.0,
+            (after.checkouts - before.checkouts) as f64 / 200.0,
+        ));
+    }
+    Ok(counted)
+}

@@ -1,0 +1,339 @@
+//! The workloads, the figures of each run, and `results.md`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use hyper::Method;
+use spin_harness::testing::project_dir;
+
+use crate::CONCURRENCY;
+
+/// What a workload does, for the database ceiling's choice of SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Browse,
+    ApiList,
+    Sell,
+    Buy(i64),
+    Ready,
+    Constant,
+}
+
+/// One kind of request, as wrk sends it.
+pub struct Workload {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub method: Method,
+    pub path: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl Workload {
+    fn get(name: &'static str, kind: Kind, path: &str) -> Self {
+        Self {
+            name,
+            kind,
+            method: Method::GET,
+            path: path.to_owned(),
+            headers: Vec::new(),
+            body: String::new(),
+        }
+    }
+
+    fn post_json(name: &'static str, kind: Kind, path: String, body: &str) -> Self {
+        Self {
+            name,
+            kind,
+            method: Method::POST,
+            path,
+            headers: vec![("content-type", "application/json".to_owned())],
+            body: body.to_owned(),
+        }
+    }
+
+    pub fn all(stocked_item: i64) -> Vec<Self> {
+        vec![
+            Self::get("browse (GET /)", Kind::Browse, "/"),
+            Self::get(
+                "API list (GET /api/items?limit=50)",
+                Kind::ApiList,
+                "/api/items?limit=50",
+            ),
+            Self::post_json(
+                "sell (POST /api/items)",
+                Kind::Sell,
+                "/api/items".to_owned(),
+                r#"{"name":"Bench item","quantity":5,"description":"Listed by the benchmark"}"#,
+            ),
+            Self::post_json(
+                "buy (POST /api/items/{id}/buy)",
+                Kind::Buy(stocked_item),
+                format!("/api/items/{stocked_item}/buy"),
+                r#"{"quantity":1}"#,
+            ),
+            Self::get(
+                "readiness (GET /health/ready)",
+                Kind::Ready,
+                "/health/ready",
+            ),
+        ]
+    }
+
+    pub fn constant() -> Self {
+        Self::get("constant response", Kind::Constant, "/")
+    }
+}
+
+/// The figures of one timed run.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    pub requests_per_second: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub errors: u64,
+}
+
+/// Several runs of the same thing: median, min and max.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    pub runs: Vec<Run>,
+}
+
+impl Measurement {
+    pub fn from_runs(runs: Vec<Run>) -> Self {
+        Self { runs }
+    }
+
+    fn median_of(values: &mut [f64]) -> f64 {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    }
+
+    pub fn rps(&self) -> f64 {
+        Self::median_of(
+            &mut self
+                .runs
+                .iter()
+                .map(|r| r.requests_per_second)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn rps_range(&self) -> (f64, f64) {
+        let values = self.runs.iter().map(|r| r.requests_per_second);
+        (
+            values.clone().fold(f64::MAX, f64::min),
+            values.fold(0.0, f64::max),
+        )
+    }
+
+    fn p50_ms(&self) -> f64 {
+        Self::median_of(
+            &mut self
+                .runs
+                .iter()
+                .map(|r| r.p50.as_secs_f64() * 1e3)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn p99_ms(&self) -> f64 {
+        Self::median_of(
+            &mut self
+                .runs
+                .iter()
+                .map(|r| r.p99.as_secs_f64() * 1e3)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn errors(&self) -> u64 {
+        self.runs.iter().map(|r| r.errors).sum()
+    }
+}
+
+pub struct Report {
+    url: String,
+    duration: Duration,
+    repeats: usize,
+    pub proxy: BTreeMap<usize, Measurement>,
+    pub app: BTreeMap<(&'static str, usize), Measurement>,
+    pub database: BTreeMap<(&'static str, usize), Measurement>,
+    /// (workload, SQL statements per request, pool checkouts per request)
+    pub round_trips: Vec<(&'static str, f64, f64)>,
+    pub explain: String,
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// The host process' peak resident set (it runs the components, the bench client's
+/// bookkeeping and the database ceiling's pool).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    format!(
+        "{} CPUs ({model}), {memory}, kernel {}, {}",
+        command_output("nproc", &[]),
+        command_output("uname", &["-r"]),
+        command_output("wrk", &["--version"])
+            .lines()
+            .next()
+            .unwrap_or("wrk")
+            .to_owned()
+    )
+}
+
+impl Report {
+    pub fn new(url: &str, duration: Duration, repeats: usize) -> Self {
+        Self {
+            url: url.to_owned(),
+            duration,
+            repeats,
+            proxy: BTreeMap::new(),
+            app: BTreeMap::new(),
+            database: BTreeMap::new(),
+            round_trips: Vec::new(),
+            explain: String::new(),
+            peak_rss_kib: None,
+        }
+    }
+
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let mut out = String::new();
+        writeln!(out, "# Benchmark results\n")?;
+        writeln!(
+            out,
+            "Generated by `./scripts/bench` on {} (UTC).\n",
+            command_output("date", &["-u", "+%Y-%m-%d %H:%M"])
+        )?;
+        writeln!(out, "- Machine: {}", machine())?;
+        writeln!(
+            out,
+            "- Target: {} ({} s per run, {} runs per cell; figures are the median run, with min–max of requests/s)",
+            self.url,
+            self.duration.as_secs(),
+            self.repeats
+        )?;
+        writeln!(
+            out,
+            "- Database: PostgreSQL with 10,000 seeded items, on the same machine; the load generator, nginx, the host and Postgres share its cores, so absolute numbers are low and ratios are what to read.\n"
+        )?;
+
+        writeln!(out, "## Throughput and latency\n")?;
+        writeln!(
+            out,
+            "| workload | conns | req/s (min–max) | p50 ms | p99 ms | errors | DB ceiling req/s | p50 / p99 ms | app ÷ DB ceiling | proxy ceiling req/s | app ÷ proxy ceiling |"
+        )?;
+        writeln!(
+            out,
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        )?;
+        for ((name, connections), app) in &self.app {
+            let (Some(db), Some(proxy)) = (
+                self.database.get(&(name, *connections)),
+                self.proxy.get(connections),
+            ) else {
+                continue;
+            };
+            let (low, high) = app.rps_range();
+            writeln!(
+                out,
+                "| {name} | {connections} | {:.0} ({low:.0}–{high:.0}) | {:.2} | {:.2} | {} | {:.0} | {:.2} / {:.2} | {:.2} | {:.0} | {:.2} |",
+                app.rps(),
+                app.p50_ms(),
+                app.p99_ms(),
+                app.errors(),
+                db.rps(),
+                db.p50_ms(),
+                db.p99_ms(),
+                app.rps() / db.rps(),
+                proxy.rps(),
+                app.rps() / proxy.rps(),
+            )?;
+        }
+        writeln!(
+            out,
+            "\nProxy ceiling (nginx answering a constant response):\n"
+        )?;
+        for connections in CONCURRENCY {
+            if let Some(proxy) = self.proxy.get(&connections) {
+                writeln!(
+                    out,
+                    "- {connections} connections: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+                    proxy.rps(),
+                    proxy.p50_ms(),
+                    proxy.p99_ms()
+                )?;
+            }
+        }
+
+        writeln!(out, "\n## Size and cost per request\n")?;
+        for component in ["pages", "items", "health"] {
+            let path = project_dir().join(format!("target/wasm32-wasip2/release/{component}.wasm"));
+            if let Ok(meta) = std::fs::metadata(&path) {
+                writeln!(out, "- `{component}.wasm`: {} KiB", meta.len() / 1024)?;
+            }
+        }
+        let criterion = std::fs::read_to_string(project_dir().join("target/bench-instantiate.txt"))
+            .unwrap_or_default();
+        if let Some(line) = criterion
+            .lines()
+            .find(|line| line.trim_start().starts_with("time:"))
+        {
+            writeln!(
+                out,
+                "- Host cost of a fresh instance + `GET /health` (criterion, [low median high]): {}",
+                line.trim().trim_start_matches("time:").trim()
+            )?;
+        }
+        if let Some(rss) = self.peak_rss_kib {
+            writeln!(
+                out,
+                "- Peak RSS of the host process (harness, pools, benchmark bookkeeping): {} MiB",
+                rss / 1024
+            )?;
+        }
+        if !self.round_trips.is_empty() {
+            writeln!(
+                out,
+                "\nSQL round trips per request, counted by the host over 200 requests (a pool checkout also runs Spin's recycle check, one more round trip on a reused connection):\n"
+            )?;
+            writeln!(out, "| workload | SQL statements | pool checkouts |")?;
+            writeln!(out, "| --- | ---: | ---: |")?;
+            for (name, statements, checkouts) in &self.round_trips {
+                writeln!(out, "| {name} | {statements:.2} | {checkouts:.2} |")?;
+            }
+        }
+        writeln!(out, "\n## Query plans\n\n```\n{}```", self.explain)?;
+        std::fs::write(path, out)?;
+        Ok(())
+    }
+}
