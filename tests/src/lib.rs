@@ -10,6 +10,7 @@
 
 pub mod allowed_hosts;
 pub mod cluster;
+pub mod key_value;
 pub mod manifest;
 pub mod nginx;
 pub mod postgres;
@@ -28,6 +29,7 @@ pub mod bindings {
         imports: { default: async | trappable },
         with: {
             "spin:postgres/postgres.connection": crate::postgres::PgConnection,
+            "fermyon:spin/key-value.store": crate::key_value::KeyValueStore,
         },
     });
 }

@@ -23,6 +23,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings;
+use crate::key_value::KeyValueStores;
 use crate::manifest::Manifest;
 use crate::postgres::{PgStats, Pools};
 use crate::routes::{RouteMatch, Router};
@@ -38,6 +39,8 @@ pub struct ComponentContext {
     /// `[component.x.variables]`: templates over the app's variables.
     pub variables: std::collections::BTreeMap<String, String>,
     pub allowed_outbound_hosts: Vec<String>,
+    /// `key_value_stores`: the labels this component may open.
+    pub key_value_stores: Vec<String>,
     pre: ProxyPre<RequestState>,
 }
 
@@ -45,6 +48,7 @@ pub struct ComponentContext {
 pub struct AppShared {
     pub variables: Variables,
     pub pools: Pools,
+    pub key_value: KeyValueStores,
 }
 
 /// The store data of one request's instance.
@@ -169,6 +173,7 @@ impl App {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         bindings::spin::postgres::postgres::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         bindings::fermyon::spin::variables::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        bindings::fermyon::spin::key_value::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
 
         let mut components = HashMap::new();
         for (id, def) in &manifest.component {
@@ -183,6 +188,7 @@ impl App {
                     id: id.clone(),
                     variables: def.variables.clone(),
                     allowed_outbound_hosts: def.allowed_outbound_hosts.clone(),
+                    key_value_stores: def.key_value_stores.clone(),
                     pre,
                 }),
             );
@@ -194,6 +200,7 @@ impl App {
             shared: Arc::new(AppShared {
                 variables: Variables::new(manifest.variables.clone(), options.variables.clone()),
                 pools: Pools::default(),
+                key_value: KeyValueStores::new()?,
             }),
             max_instance_memory: runtime_config.max_instance_memory,
         }))

@@ -2,7 +2,6 @@
 //! `POST /items/{id}/buy` from the forms, and `/api/items` (list and create),
 //! `/api/items/{id}` and `/api/items/{id}/buy` for programs.
 
-use market::api;
 use market::cookies::{CsrfToken, Notice};
 use market::db;
 use market::error::{AppError, Audience};
@@ -11,6 +10,7 @@ use market::form::{BuyForm, FormGuards};
 use market::home::{self, FormState};
 use market::http::{self, Method, READ_ONLY, Request, Response, StatusCode, header};
 use market::item::{FieldErrors, ItemId, field};
+use market::{api, cache};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
@@ -90,6 +90,7 @@ fn sell_from_form(request: &Request) -> Result<Response, AppError> {
         Ok(new_item) => {
             let key = form.guards.idempotency_key.as_ref();
             let item = db::insert_item(&db::open()?, &new_item, key)?;
+            cache::invalidate();
             Ok(back_home_with(Notice::Listed(item.id())))
         }
         Err(errors) => home::render(
@@ -112,12 +113,10 @@ fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
         .validate()
         .map_err(|message| AppError::Invalid(FieldErrors::single(field::QUANTITY, message)));
     let purchase = result.and_then(|quantity| {
-        db::buy_item(
-            &db::open()?,
-            id,
-            quantity,
-            form.guards.idempotency_key.as_ref(),
-        )
+        let key = form.guards.idempotency_key.as_ref();
+        let purchase = db::buy_item(&db::open()?, id, quantity, key)?;
+        cache::invalidate();
+        Ok(purchase)
     });
     match purchase {
         Ok(purchase) => Ok(back_home_with(Notice::Bought {
@@ -155,7 +154,7 @@ fn list_items(request: &Request) -> Result<Response, AppError> {
         request.query_param("limit").as_deref(),
         request.query_param("before").as_deref(),
     )?;
-    let page = db::list_items_before(&db::open()?, before, limit)?;
+    let page = cache::list_items_before(before, limit)?;
     Ok(http::json(StatusCode::OK, &api::page_json(&page)))
 }
 
@@ -164,6 +163,7 @@ fn create_item(request: &Request) -> Result<Response, AppError> {
     let new_item = api::parse_new_item(json_body(request)?)?;
     let key = api::idempotency_key(request)?;
     let item = db::insert_item(&db::open()?, &new_item, key.as_ref())?;
+    cache::invalidate();
     let mut response = http::json(StatusCode::CREATED, &api::item_json(&item));
     if let Ok(location) = format!("/api/items/{}", item.id).parse() {
         response.headers_mut().insert(header::LOCATION, location);
@@ -177,6 +177,7 @@ fn buy_item(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let quantity = api::parse_purchase(json_body(request)?)?;
     let key = api::idempotency_key(request)?;
     let purchase = db::buy_item(&db::open()?, id, quantity, key.as_ref())?;
+    cache::invalidate();
     Ok(http::json(StatusCode::OK, &api::purchase_json(&purchase)))
 }
 

@@ -121,13 +121,7 @@ pub fn parse_page_query(
 }
 
 pub fn item_json(item: &Item) -> Value {
-    json!({
-        "id": item.id,
-        "name": item.name,
-        "quantity": item.quantity,
-        "description": item.description,
-        "date_added": item.date_added,
-    })
+    serde_json::to_value(item).unwrap_or(Value::Null)
 }
 
 pub fn purchase_json(purchase: &Purchase) -> Value {

@@ -159,7 +159,7 @@ pub fn buy_item(
 }
 
 /// One page of the listing, newest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ItemsPage {
     pub items: Vec<Item>,
     /// The cursor for the next (older) page, if there is one.

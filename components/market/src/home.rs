@@ -1,8 +1,8 @@
 //! The home page as both the pages and the items component serve it: the listing
 //! around the sell form (fresh, or handed back with mistakes marked).
 
+use crate::cache;
 use crate::cookies::{self, CsrfToken, Notice};
-use crate::db;
 use crate::error::AppError;
 use crate::form::SellForm;
 use crate::http::{self, Response, StatusCode};
@@ -52,8 +52,7 @@ pub fn render(
     before: Option<ItemId>,
     state: FormState,
 ) -> Result<Response, AppError> {
-    let db = db::open()?;
-    let page = db::list_items_before(&db, before, PAGE_SIZE)?;
+    let page = cache::list_items_before(before, PAGE_SIZE)?;
     let idempotency_key = cookies::random_token()?;
     Ok(http::html(
         status,

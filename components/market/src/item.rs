@@ -13,7 +13,10 @@ pub const QUANTITY_MAX: i32 = 1_000_000;
 pub const DESCRIPTION_MAX_CHARS: usize = 2_000;
 
 /// The id Postgres gave an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct ItemId(i64);
 
 impl ItemId {
@@ -257,8 +260,8 @@ impl NewItem {
     }
 }
 
-/// A stored item, as read back from Postgres.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A stored item, as read back from Postgres; its serde form is the API's item object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     pub id: i64,
     pub name: String,

@@ -6,6 +6,7 @@
 //! a plain `cargo test -p market`.
 
 pub mod api;
+pub mod cache;
 pub mod config;
 pub mod cookies;
 pub mod db;

@@ -4,6 +4,7 @@
 mod api;
 mod browser;
 mod buying;
+mod cache;
 mod compose;
 mod faults;
 mod health;

@@ -1,0 +1,76 @@
+//! The listing cache: reads served without Postgres, and never a stale listing after a
+//! write has been answered.
+
+use std::collections::HashMap;
+
+use hyper::StatusCode;
+use serde_json::json;
+use spin_harness::testing::{spawn_app, spawn_app_with_variables};
+
+use crate::buying::list_item;
+
+#[tokio::test]
+async fn a_cached_first_page_is_served_without_touching_postgres() {
+    let app = spawn_app().await;
+    list_item(&app, "Cached", 1).await;
+    assert_eq!(app.get("/").await.status, StatusCode::OK, "fills the cache");
+
+    let before = app.app.pg_stats();
+    for path in ["/", "/", "/api/items?limit=50"] {
+        assert_eq!(app.get(path).await.status, StatusCode::OK);
+    }
+    let after = app.app.pg_stats();
+
+    // The API's default page is the home page's first page: the same cache entry.
+    assert_eq!(after, before, "no pool checkout, no statement");
+}
+
+#[tokio::test]
+async fn with_the_cache_off_every_read_goes_to_postgres() {
+    let app = spawn_app_with_variables(HashMap::from([("listing_cache", "off".to_owned())])).await;
+    list_item(&app, "Uncached", 1).await;
+    let before = app.app.pg_stats();
+    for _ in 0..3 {
+        assert!(app.get("/").await.text().contains("Uncached"));
+    }
+    assert_eq!(app.app.pg_stats().statements - before.statements, 3);
+}
+
+#[tokio::test]
+async fn a_write_is_visible_on_the_very_next_read_from_any_client() {
+    let app = spawn_app().await;
+    for n in 0..20 {
+        let name = format!("Fresh {n}");
+        let created = app
+            .post_json(
+                "/api/items",
+                &json!({"name": name, "quantity": 3, "description": "d"}).to_string(),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED);
+        let id = created.json()["id"].as_i64().unwrap();
+
+        let page = app.get("/").await.text();
+        let api = app.get("/api/items?limit=50").await.json();
+
+        assert!(
+            page.contains(&name),
+            "round {n}: the home page shows the new item"
+        );
+        assert_eq!(
+            api["items"][0]["name"],
+            name.as_str(),
+            "round {n}: so does the API"
+        );
+
+        let bought = app
+            .post_json(&format!("/api/items/{id}/buy"), r#"{"quantity":2}"#)
+            .await;
+        assert_eq!(bought.status, StatusCode::OK);
+        assert_eq!(
+            app.get("/api/items?limit=50").await.json()["items"][0]["quantity"],
+            1,
+            "round {n}: the purchase shows"
+        );
+    }
+}
