@@ -70,10 +70,13 @@ struct Stack {
     _nginx: Option<Nginx>,
 }
 
+/// Our own stack (the harness host behind nginx, with `listing_cache` on or off), or
+/// the instance at the given URL.
 async fn start_stack(
     cluster: &PgCluster,
     db_url: &str,
     given: Option<String>,
+    listing_cache: &str,
 ) -> anyhow::Result<Stack> {
     if let Some(url) = given {
         return Ok(Stack {
@@ -90,6 +93,7 @@ async fn start_stack(
             ("db_url".to_owned(), db_url.to_owned()),
             ("db_host".to_owned(), "127.0.0.1".to_owned()),
             ("db_port".to_owned(), cluster.port.to_string()),
+            ("listing_cache".to_owned(), listing_cache.to_owned()),
         ]),
     })?;
     let server = Server::start(app.clone(), "127.0.0.1:0".parse()?).await?;
@@ -133,7 +137,13 @@ async fn main() -> anyhow::Result<()> {
     let options = options()?;
     let cluster = PgCluster::start_with_max_connections(MAX_CONNECTIONS)?;
     let (db_url, stocked) = seed(&cluster).await?;
-    let stack = start_stack(&cluster, &db_url, options.url.clone()).await?;
+    let stack = start_stack(&cluster, &db_url, options.url.clone(), "on").await?;
+    // The same app with the listing cache off: the plain per-request-query path, for
+    // comparison (only when this program runs the app).
+    let uncached = match options.url {
+        Some(_) => None,
+        None => Some(start_stack(&cluster, &db_url, None, "off").await?),
+    };
     let workloads = Workload::all(stocked);
     let mut report = Report::new(&stack.url, options.duration, options.repeats);
 
@@ -163,11 +173,21 @@ async fn main() -> anyhow::Result<()> {
             .proxy
             .insert(connections, Measurement::from_runs(runs));
     }
-    for workload in &workloads {
+    let mut targets: Vec<(&Workload, &str)> =
+        workloads.iter().map(|w| (w, stack.url.as_str())).collect();
+    let uncached_workloads = Workload::reads_without_cache();
+    if let Some(uncached) = &uncached {
+        targets.extend(
+            uncached_workloads
+                .iter()
+                .map(|w| (w, uncached.url.as_str())),
+        );
+    }
+    for (workload, url) in targets {
         for &connections in &CONCURRENCY {
             let mut runs = Vec::new();
             for _ in 0..options.repeats {
-                runs.push(wrk::run(&stack.url, workload, connections, options.duration).await?);
+                runs.push(wrk::run(url, workload, connections, options.duration).await?);
             }
             report
                 .app
@@ -185,10 +205,60 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     report.explain = ceilings::explain(&db_url).await?;
+    report.profile = profile(&stack.url, &workloads[0]).await;
     report.peak_rss_kib = report::peak_rss_kib();
     report.write(&options.out)?;
     println!("{}", std::fs::read_to_string(&options.out)?);
     Ok(())
+}
+
+/// Where the time goes while browsing at 32 connections: `perf` samples of this process
+/// (the host) by shared object and by symbol. None when perf is not available.
+async fn profile(url: &str, workload: &Workload) -> Option<String> {
+    let data = project_dir().join("target/bench-perf.data");
+    let recorder = tokio::process::Command::new("perf")
+        .args(["record", "-F", "499", "-g", "-o"])
+        .arg(&data)
+        .args(["-p", &std::process::id().to_string(), "--", "sleep", "5"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let load = wrk::run(url, workload, 32, Duration::from_secs(5));
+    let (recorded, _) = tokio::join!(recorder.wait_with_output(), load);
+    if !recorded.ok()?.status.success() {
+        return None;
+    }
+    let report = |sort: &str| {
+        std::process::Command::new("perf")
+            .args([
+                "report",
+                "--stdio",
+                "--no-children",
+                "--percent-limit",
+                "1.5",
+                "-g",
+                "none",
+                "--sort",
+                sort,
+                "-i",
+            ])
+            .arg(&data)
+            .output()
+            .map(|out| {
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+                    .map(|line| line.trim_end().to_owned() + "\n")
+                    .collect::<String>()
+            })
+            .unwrap_or_default()
+    };
+    Some(format!(
+        "By shared object:\n{}\nBy symbol:\n{}",
+        report("dso"),
+        report("dso,symbol")
+    ))
 }
 
 /// SQL statements and pool checkouts per request, counted by the host over 200 requests.

@@ -82,6 +82,14 @@ impl Workload {
         ]
     }
 
+    /// Browse and API list against the app with the listing cache off.
+    pub fn reads_without_cache() -> Vec<Self> {
+        vec![
+            Self::get("browse, cache off", Kind::Browse, "/"),
+            Self::get("API list, cache off", Kind::ApiList, "/api/items?limit=50"),
+        ]
+    }
+
     pub fn constant() -> Self {
         Self::get("constant response", Kind::Constant, "/")
     }
@@ -166,6 +174,7 @@ pub struct Report {
     pub round_trips: Vec<(&'static str, f64, f64)>,
     pub explain: String,
     pub peak_rss_kib: Option<u64>,
+    pub profile: Option<String>,
 }
 
 /// The host process' peak resident set (it runs the components, the bench client's
@@ -223,6 +232,7 @@ impl Report {
             round_trips: Vec::new(),
             explain: String::new(),
             peak_rss_kib: None,
+            profile: None,
         }
     }
 
@@ -333,6 +343,12 @@ impl Report {
             }
         }
         writeln!(out, "\n## Query plans\n\n```\n{}```", self.explain)?;
+        if let Some(profile) = &self.profile {
+            writeln!(
+                out,
+                "\n## Profile of the host while browsing at 32 connections\n\n`perf record -F 499 -g` of the host process for 5 s (`perf report --no-children`, entries over 1.5 %):\n\n```\n{profile}```"
+            )?;
+        }
         std::fs::write(path, out)?;
         Ok(())
     }
