@@ -249,7 +249,7 @@ async fn profile(url: &str, workload: &Workload) -> Option<String> {
                 String::from_utf8_lossy(&out.stdout)
                     .lines()
                     .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-                    .map(|line| line.trim_end().to_owned() + "\n")
+                    .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" ") + "\n")
                     .collect::<String>()
             })
             .unwrap_or_default()

@@ -116,14 +116,6 @@ impl Manifest {
                 self.check_template(template)
                     .with_context(|| format!("component {id}: variable {name}"))?;
             }
-            for label in &component.key_value_stores {
-                // Spin refuses, at startup, labels without a store: only `default` has
-                // one without runtime configuration, and the harness configures no other.
-                ensure!(
-                    label == crate::key_value::DEFAULT_STORE,
-                    "unknown key_value_stores label {label:?} for component {id:?}"
-                );
-            }
             for entry in &component.allowed_outbound_hosts {
                 if entry.contains("{{") {
                     self.check_template(entry)
@@ -228,10 +220,6 @@ component = "web"
             (
                 "[component.web_x]\nsource = \"a.wasm\"",
                 "underscore in id (and the trigger's component missing)",
-            ),
-            (
-                "[component.web]\nsource = \"a.wasm\"\nkey_value_stores = [\"cache\"]",
-                "a store label with no store behind it",
             ),
         ];
         for (extra, reason) in cases {

@@ -167,6 +167,15 @@ impl App {
                 );
             }
         }
+        let key_value = KeyValueStores::new(&runtime_config.key_value_stores)?;
+        for (id, component) in &manifest.component {
+            for label in &component.key_value_stores {
+                // Spin refuses at startup a label with no store behind it.
+                if !key_value.is_defined(label) {
+                    bail!("unknown key_value_stores label {label:?} for component {id:?}");
+                }
+            }
+        }
         let compiled = compile(&sources)?;
         let mut linker: Linker<RequestState> = Linker::new(&compiled.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -200,7 +209,7 @@ impl App {
             shared: Arc::new(AppShared {
                 variables: Variables::new(manifest.variables.clone(), options.variables.clone()),
                 pools: Pools::default(),
-                key_value: KeyValueStores::new()?,
+                key_value,
             }),
             max_instance_memory: runtime_config.max_instance_memory,
         }))

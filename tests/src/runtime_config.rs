@@ -2,13 +2,17 @@
 //! Spin; of the known ones the harness applies `max_instance_memory` and accepts the
 //! directories (it writes no state or logs).
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuntimeConfig {
     pub max_instance_memory: Option<usize>,
+    /// `[key_value_store.<label>]` of type `spin`: the SQLite file, or `None` for an
+    /// in-memory store (Spin's behaviour when `path` is left out).
+    pub key_value_stores: BTreeMap<String, Option<PathBuf>>,
 }
 
 /// Top-level keys Spin 4.0.x reads; anything else makes `spin up` fail.
@@ -27,16 +31,23 @@ const SPIN_KEYS: &[&str] = &[
 ];
 
 /// Keys the harness understands; the rest of Spin's it refuses rather than ignores.
-const HARNESS_KEYS: &[&str] = &["max_instance_memory", "state_dir", "log_dir"];
+const HARNESS_KEYS: &[&str] = &[
+    "max_instance_memory",
+    "state_dir",
+    "log_dir",
+    "key_value_store",
+];
 
 impl RuntimeConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("in {}", path.display()))
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, base).with_context(|| format!("in {}", path.display()))
     }
 
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
+    /// Parses a runtime config whose relative paths are relative to `base`.
+    pub fn parse(text: &str, base: &Path) -> anyhow::Result<Self> {
         let table: toml::Table = toml::from_str(text)?;
         let unknown: Vec<&str> = table
             .keys()
@@ -57,8 +68,29 @@ impl RuntimeConfig {
             Some(toml::Value::Integer(bytes)) if *bytes > 0 => Some(*bytes as usize),
             Some(other) => bail!("max_instance_memory must be a positive integer, not {other}"),
         };
+        let mut key_value_stores = BTreeMap::new();
+        if let Some(stores) = table.get("key_value_store") {
+            let stores = stores
+                .as_table()
+                .context("key_value_store must be a table of stores")?;
+            for (label, store) in stores {
+                match store.get("type").and_then(toml::Value::as_str) {
+                    Some("spin") => {}
+                    Some(other) => bail!(
+                        "the test harness implements key-value stores of type \"spin\" only, not {other:?}"
+                    ),
+                    None => bail!("key_value_store.{label} needs a type"),
+                }
+                let path = store
+                    .get("path")
+                    .and_then(toml::Value::as_str)
+                    .map(|path| base.join(path));
+                key_value_stores.insert(label.clone(), path);
+            }
+        }
         Ok(Self {
             max_instance_memory,
+            key_value_stores,
         })
     }
 }
@@ -72,16 +104,22 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime-config.toml");
         let config = RuntimeConfig::load(&path).unwrap();
         assert!(config.max_instance_memory.is_some());
+        assert_eq!(
+            config.key_value_stores.get("default"),
+            Some(&None),
+            "in memory"
+        );
     }
 
     #[test]
     fn keys_spin_does_not_know_are_rejected() {
-        let error = RuntimeConfig::parse("[outbound_pg]\nmax_connections = 10").unwrap_err();
+        let base = Path::new(".");
+        let error = RuntimeConfig::parse("[outbound_pg]\nmax_connections = 10", base).unwrap_err();
         assert!(
             error
                 .to_string()
                 .contains("unused runtime config key(s): outbound_pg")
         );
-        assert!(RuntimeConfig::parse("[runtime]\nmax_instance_memory = 1").is_err());
+        assert!(RuntimeConfig::parse("[runtime]\nmax_instance_memory = 1", base).is_err());
     }
 }
