@@ -163,6 +163,29 @@ impl Measurement {
     }
 }
 
+/// How to read the profile below; the reasons hold for every run of this benchmark on
+/// one machine, the percentages are in the profile.
+const WHERE_THE_TIME_GOES: &str = "## Where the time goes
+
+- **Reads hit the cache**: browse and the API list do 0 SQL round trips on a hit (the table
+  above), so their ceiling is no longer Postgres but the per-request cost of the host: a
+  fresh instance per request (criterion figure above), two key-value reads, rendering,
+  nginx. The `cache off` rows are the per-request-query path for comparison.
+- **Writes pay Spin's Postgres path**: each sell or buy is one statement, but Spin lends a
+  pooled connection per request and its `Clean` recycle runs a cleaning batch on every
+  checkout, so a write costs two round trips to Postgres where the native ceiling pays one
+  (prepared, no recycle), plus an instance, plus a key-value write to invalidate the cache.
+- **The kernel is the largest share of the host's profile**: resetting pooled instance
+  memory after each request (madvise, TLB-shootdown IPIs: `smp_call_function_many_cond`,
+  `native_write_msr`), page faults on fresh instance memory, and context switches between
+  wrk, nginx, the host's threads and Postgres, which all share 2 cores. JIT-compiled Wasm
+  (the components) and the host's own Rust code share the rest about equally.
+- **What would move it**: a machine where load generator and database are not on the
+  same two cores (every ratio here is depressed by that sharing); wasmtime pooling
+  options that keep instance memory resident instead of returning it to the kernel
+  (Spin's defaults are kept here, so the harness is not faster than Spin); for writes, a
+  pool checkout without a cleaning batch, which Spin 4.0 does not offer.";
+
 pub struct Report {
     url: String,
     duration: Duration,
@@ -343,6 +366,7 @@ impl Report {
             }
         }
         writeln!(out, "\n## Query plans\n\n```\n{}```", self.explain)?;
+        writeln!(out, "\n{WHERE_THE_TIME_GOES}")?;
         if let Some(profile) = &self.profile {
             writeln!(
                 out,
