@@ -6,10 +6,116 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hyper::{Method, StatusCode};
-use spin_harness::testing::{TestApp, spawn_app, spawn_app_with_own_cluster};
+use spin_harness::testing::{TestApp, TestResponse, spawn_app, spawn_app_with_own_cluster};
+
+use crate::assert_no_internals;
 
 /// No request may take longer than this, outage or not.
 const NO_HANG: Duration = Duration::from_secs(10);
+
+async fn within_bound(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> TestResponse {
+    tokio::time::timeout(
+        NO_HANG,
+        app.send(method.clone(), path, headers, body.to_owned()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{method} {path} took longer than {NO_HANG:?}"))
+}
+
+#[tokio::test]
+async fn when_postgres_stops_requests_get_503_and_the_app_recovers_by_itself() {
+    let app = spawn_app_with_own_cluster().await;
+    let cluster = app.own_cluster.as_ref().unwrap();
+    let before = app
+        .post_json(
+            "/api/items",
+            r#"{"name":"Kept","quantity":1,"description":"Stored before the outage"}"#,
+        )
+        .await;
+    assert_eq!(before.status, StatusCode::CREATED);
+    assert_eq!(app.get("/health/ready").await.status, StatusCode::OK);
+
+    cluster.stop().unwrap();
+
+    let page = within_bound(&app, Method::GET, "/", &[], "").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.header("retry-after").is_some());
+    assert!(page.text().contains("briefly unavailable"));
+    assert_no_internals(&page.text());
+    let json = [("content-type", "application/json")];
+    let list = within_bound(&app, Method::GET, "/api/items", &[], "").await;
+    let create = within_bound(
+        &app,
+        Method::POST,
+        "/api/items",
+        &json,
+        r#"{"name":"Lost","quantity":1,"description":"d"}"#,
+    )
+    .await;
+    for response in [&list, &create] {
+        assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.header("retry-after").is_some());
+        assert!(response.json()["error"].is_string());
+        assert_no_internals(&response.text());
+    }
+    let token = "0f".repeat(32);
+    let form = within_bound(
+        &app,
+        Method::POST,
+        "/items",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", &format!("csrf={token}")),
+        ],
+        &format!("csrf_token={token}&name=Lost&quantity=1&description=d"),
+    )
+    .await;
+    assert_eq!(form.status, StatusCode::SERVICE_UNAVAILABLE);
+    let ready = within_bound(&app, Method::GET, "/health/ready", &[], "").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.json()["failed"], "database");
+    assert_eq!(app.get("/health").await.status, StatusCode::OK);
+
+    cluster.start_server().unwrap();
+    let restarted = Instant::now();
+    while app.get("/health/ready").await.status != StatusCode::OK {
+        assert!(
+            restarted.elapsed() < Duration::from_secs(30),
+            "readiness did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "readiness recovered {:?} after Postgres was back",
+        restarted.elapsed()
+    );
+
+    let after = app
+        .post_json(
+            "/api/items",
+            r#"{"name":"After","quantity":1,"description":"Stored after the outage"}"#,
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::CREATED);
+    let items = app.get("/api/items").await.json();
+    let names: Vec<&str> = items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["After", "Kept"],
+        "acknowledged writes kept, refused ones absent"
+    );
+}
 
 /// What one write got back.
 struct Attempt {
@@ -25,9 +131,8 @@ async fn write_until(app: Arc<TestApp>, writer: usize, stop: Arc<AtomicBool>) ->
     while !stop.load(Ordering::Relaxed) {
         let name = format!("w{writer}-{n}");
         let body = format!(r#"{{"name":"{name}","quantity":1,"description":"outage test"}}"#);
-        let response = tokio::time::timeout(NO_HANG, app.post_json("/api/items", &body))
-            .await
-            .unwrap_or_else(|_| panic!("a write hung for {NO_HANG:?}"));
+        let json = [("content-type", "application/json")];
+        let response = within_bound(&app, Method::POST, "/api/items", &json, &body).await;
         attempts.push(Attempt {
             name,
             status: response.status,
@@ -120,9 +225,7 @@ async fn a_statement_that_runs_too_long_is_cut_off_and_answered_with_503() {
         .unwrap();
 
     let started = Instant::now();
-    let response = tokio::time::timeout(NO_HANG, app.get("/api/items"))
-        .await
-        .expect("the statement timeout cut the wait short");
+    let response = within_bound(&app, Method::GET, "/api/items", &[], "").await;
     let waited = started.elapsed();
 
     assert_eq!(
@@ -136,7 +239,7 @@ async fn a_statement_that_runs_too_long_is_cut_off_and_answered_with_503() {
         waited >= Duration::from_secs(4),
         "cut off by the 5 s timeout, not earlier: {waited:?}"
     );
-    crate::assert_no_internals(&response.text());
+    assert_no_internals(&response.text());
     app.db.batch_execute("ROLLBACK").await.unwrap();
     let after = app.send(Method::GET, "/api/items", &[], "").await;
     assert_eq!(after.status, StatusCode::OK);

@@ -13,7 +13,6 @@ mod idempotency;
 mod leaks;
 mod load;
 mod nginx;
-mod outage;
 mod pages;
 mod spin_fidelity;
 
