@@ -138,6 +138,12 @@ impl TestResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The `name=value` part of the `Set-Cookie` for this cookie name, if set.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}=");
+        self.cookies().into_iter().find(|c| c.starts_with(&prefix))
+    }
+
     /// The `name=value` part of each `Set-Cookie`.
     pub fn cookies(&self) -> Vec<String> {
         self.headers
@@ -187,9 +193,7 @@ impl TestApp {
         let page = self.get("/").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text());
         let cookie = page
-            .cookies()
-            .into_iter()
-            .find(|c| c.starts_with("csrf="))
+            .cookie("csrf")
             .expect("the home page sets a csrf cookie");
         let token = cookie.trim_start_matches("csrf=").to_owned();
         let html = page.text();

@@ -96,6 +96,15 @@ async fn fill(browser: &Client, id: &str, value: &str) {
     field.send_keys(value).await.unwrap();
 }
 
+/// Fills in the sell form as a person would and submits it.
+async fn sell(browser: &Client, name: &str, quantity: &str, description: &str) {
+    fill(browser, "name", name).await;
+    fill(browser, "quantity", quantity).await;
+    fill(browser, "description", description).await;
+    let submit = Locator::Css("#sell-form button[type=submit]");
+    browser.find(submit).await.unwrap().click().await.unwrap();
+}
+
 async fn text_of(browser: &Client, css: &str) -> String {
     browser
         .wait()
@@ -123,16 +132,13 @@ async fn a_person_lists_an_item_and_corrects_a_form_in_a_real_browser() {
     );
     screenshot(&browser, "1-empty-shop.png").await;
 
-    fill(&browser, "name", "Green bicycle").await;
-    fill(&browser, "quantity", "2").await;
-    fill(&browser, "description", "City bike, 7 gears, new tyres.").await;
-    browser
-        .find(Locator::Css("#sell-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sell(
+        &browser,
+        "Green bicycle",
+        "2",
+        "City bike, 7 gears, new tyres.",
+    )
+    .await;
 
     let confirmation = text_of(&browser, "#confirmation").await;
     assert_eq!(confirmation, "“Green bicycle” is now listed for sale.");
@@ -148,16 +154,7 @@ async fn a_person_lists_an_item_and_corrects_a_form_in_a_real_browser() {
     );
     screenshot(&browser, "2-item-listed.png").await;
 
-    fill(&browser, "name", "   ").await;
-    fill(&browser, "quantity", "-3").await;
-    fill(&browser, "description", "Kept as typed").await;
-    browser
-        .find(Locator::Css("#sell-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sell(&browser, "   ", "-3", "Kept as typed").await;
 
     assert!(
         text_of(&browser, "#quantity-error")

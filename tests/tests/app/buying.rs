@@ -193,11 +193,7 @@ async fn the_buy_form_takes_stock_and_confirms_on_the_home_page() {
 
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     assert_eq!(response.header("location"), Some("/"));
-    let notice = response
-        .cookies()
-        .into_iter()
-        .find(|c| c.starts_with("notice="))
-        .unwrap();
+    let notice = response.cookie("notice").expect("a notice cookie");
     let home = app
         .send(
             Method::GET,

@@ -44,9 +44,7 @@ async fn selling_redirects_home_where_the_item_is_listed_with_a_confirmation() {
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     assert_eq!(response.header("location"), Some("/"));
     let notice = response
-        .cookies()
-        .into_iter()
-        .find(|c| c.starts_with("notice="))
+        .cookie("notice")
         .expect("a notice cookie for the confirmation");
     let cookie = format!("{csrf_cookie}; {notice}");
     let home = app.send(Method::GET, "/", &[("cookie", &cookie)], "").await;
