@@ -129,6 +129,13 @@ impl AllowedHosts {
             .map(Self)
     }
 
+    /// Whether any entry allows this destination.
+    pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
+        self.0
+            .iter()
+            .any(|allowed| allowed.allows(scheme, host, port))
+    }
+
     /// The check of Spin's Postgres `open`: every TCP host of the connection string must
     /// be allowed for the `postgres` scheme.
     pub fn check_postgres(&self, address: &str) -> Result<(), PgError> {

@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod key_value;
 pub mod manifest;
 pub mod nginx;
+pub mod outbound_http;
 pub mod postgres;
 pub mod routes;
 pub mod runtime;

@@ -25,6 +25,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::bindings;
 use crate::key_value::KeyValueStores;
 use crate::manifest::Manifest;
+use crate::outbound_http::OutboundHttp;
 use crate::postgres::{PgStats, Pools};
 use crate::routes::{RouteMatch, Router};
 use crate::runtime_config::RuntimeConfig;
@@ -55,6 +56,7 @@ pub struct AppShared {
 pub struct RequestState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
+    outbound_http: OutboundHttp,
     pub(crate) table: ResourceTable,
     limits: StoreLimits,
     pub(crate) component: Arc<ComponentContext>,
@@ -75,7 +77,7 @@ impl WasiHttpView for RequestState {
         WasiHttpCtxView {
             ctx: &mut self.http,
             table: &mut self.table,
-            hooks: wasmtime_wasi_http::default_hooks(),
+            hooks: &mut self.outbound_http,
         }
     }
 }
@@ -263,6 +265,10 @@ impl App {
         let state = RequestState {
             wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
+            outbound_http: OutboundHttp::new(
+                component.allowed_outbound_hosts.clone(),
+                self.shared.clone(),
+            ),
             table: ResourceTable::new(),
             limits: limits.build(),
             component: component.clone(),
