@@ -99,9 +99,7 @@ pub fn insert_item(
                      JOIN items ON items.id = idempotency_keys.item_id
                      WHERE operation = 'create_item' AND key = $1"
                 );
-                let rows = db.query(&sql, &[key_parameter(Some(key))])?;
-                let row = replayed(&rows, &request)?;
-                Item::try_from(row)
+                replay(db, &sql, key, &request, |row| Item::try_from(row))
             }
             _ => Err(error.into()),
         },
@@ -135,8 +133,7 @@ pub fn buy_item(
                          JOIN purchases ON purchases.id = idempotency_keys.purchase_id
                          WHERE operation = 'buy_item' AND key = $1"
                     );
-                    let rows = db.query(&sql, &[key_parameter(Some(key))])?;
-                    Purchase::try_from(replayed(&rows, &request)?)
+                    replay(db, &sql, key, &request, |row| Purchase::try_from(row))
                 }
                 _ => Err(error.into()),
             };
@@ -231,12 +228,20 @@ fn is_key_taken(error: &PgError) -> bool {
             && db.extras.iter().any(|(name, value)| name == "constraint" && value == "idempotency_keys_pkey"))
 }
 
-/// The row stored under a reused key, minus its leading `request` column, if the key
-/// was first used for this same request.
-fn replayed<'a>(rows: &'a RowSet, request: &str) -> Result<&'a [DbValue], AppError> {
-    let row = first_row(rows, "idempotency key lookup")?;
+/// Answers a write whose key was already claimed with its first result, if the key was
+/// first used for this same request. `sql` selects the stored `request`, then the
+/// columns `decode` reads, for the key `$1`.
+fn replay<T>(
+    db: &Connection,
+    sql: &str,
+    key: &IdempotencyKey,
+    request: &str,
+    decode: impl FnOnce(&[DbValue]) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let rows = db.query(sql, &[key_parameter(Some(key))])?;
+    let row = first_row(&rows, "idempotency key lookup")?;
     match row.split_first() {
-        Some((DbValue::Str(first_request), rest)) if first_request == request => Ok(rest),
+        Some((DbValue::Str(first_request), rest)) if first_request == request => decode(rest),
         Some((DbValue::Str(_), _)) => Err(AppError::Conflict(
             "This Idempotency-Key was already used for a different request.".into(),
         )),
