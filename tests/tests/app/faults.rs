@@ -28,6 +28,19 @@ async fn within_bound(
     .unwrap_or_else(|_| panic!("{method} {path} took longer than {NO_HANG:?}"))
 }
 
+/// How long readiness takes to turn green again after Postgres was started.
+async fn readiness_recovery(app: &TestApp) -> Duration {
+    let restarted = Instant::now();
+    while app.get("/health/ready").await.status != StatusCode::OK {
+        assert!(
+            restarted.elapsed() < Duration::from_secs(30),
+            "readiness did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    restarted.elapsed()
+}
+
 #[tokio::test]
 async fn when_postgres_stops_requests_get_503_and_the_app_recovers_by_itself() {
     let app = spawn_app_with_own_cluster().await;
@@ -83,18 +96,8 @@ async fn when_postgres_stops_requests_get_503_and_the_app_recovers_by_itself() {
     assert_eq!(app.get("/health").await.status, StatusCode::OK);
 
     cluster.start_server().unwrap();
-    let restarted = Instant::now();
-    while app.get("/health/ready").await.status != StatusCode::OK {
-        assert!(
-            restarted.elapsed() < Duration::from_secs(30),
-            "readiness did not recover"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    println!(
-        "readiness recovered {:?} after Postgres was back",
-        restarted.elapsed()
-    );
+    let recovery = readiness_recovery(&app).await;
+    println!("readiness recovered {recovery:?} after Postgres was back");
 
     let after = app
         .post_json(
@@ -158,12 +161,7 @@ async fn writes_during_an_outage_are_kept_when_acknowledged_and_absent_when_refu
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let ready_while_down = app.get("/health/ready").await;
     cluster.start_server().unwrap();
-    let restarted = Instant::now();
-    while app.get("/health/ready").await.status != StatusCode::OK {
-        assert!(restarted.elapsed() < Duration::from_secs(30), "no recovery");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let recovery = restarted.elapsed();
+    let recovery = readiness_recovery(&app).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     stop.store(true, Ordering::Relaxed);
     let mut attempts = Vec::new();
