@@ -1,7 +1,7 @@
 //! `bench`: how close the marketplace gets to the ceilings of this machine.
 //!
 //! Seeds a throwaway PostgreSQL with 10,000 items, serves the real components with the
-//! test host behind the real nginx (or uses the running instance given by `--url`), and
+//! real `spin up` behind the real nginx (or uses the running instance given by `--url`), and
 //! drives each workload with `wrk` at 1, 8 and 32 connections, several times. In the same
 //! run it measures the two ceilings: the same nginx answering a constant response (the
 //! proxy ceiling), and the exact SQL of each endpoint sent by a native client over a
@@ -13,18 +13,15 @@ mod ceilings;
 mod report;
 mod wrk;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use spin_harness::cluster::PgCluster;
-use spin_harness::nginx::Nginx;
-use spin_harness::runtime::{App, AppOptions};
-use spin_harness::server::Server;
-use spin_harness::testing::{project_dir, send_to};
+use market_tests::cluster::PgCluster;
+use market_tests::nginx::Nginx;
+use market_tests::spin::SpinUp;
+use market_tests::testing::{create_database, database_variables, pg_work, project_dir, send_to};
 
 use crate::report::{Measurement, Report, Workload};
 
@@ -64,13 +61,12 @@ fn options() -> anyhow::Result<Options> {
 /// The app under test: our own stack, or someone else's URL.
 struct Stack {
     url: String,
-    /// Present when the app runs in this process, so its Postgres work can be counted.
-    app: Option<Arc<App>>,
-    _server: Option<Server>,
+    /// Present when this program runs the app, so its process can be profiled.
+    spin: Option<SpinUp>,
     _nginx: Option<Nginx>,
 }
 
-/// Our own stack (the harness host behind nginx, with `listing_cache` on or off), or
+/// Our own stack (the real `spin up` behind nginx, with `listing_cache` on or off), or
 /// the instance at the given URL.
 async fn start_stack(
     cluster: &PgCluster,
@@ -81,39 +77,25 @@ async fn start_stack(
     if let Some(url) = given {
         return Ok(Stack {
             url,
-            app: None,
-            _server: None,
+            spin: None,
             _nginx: None,
         });
     }
-    let app = App::load(&AppOptions {
-        manifest: project_dir().join("spin.toml"),
-        runtime_config: Some(project_dir().join("runtime-config.toml")),
-        variables: HashMap::from([
-            ("db_url".to_owned(), db_url.to_owned()),
-            ("db_host".to_owned(), "127.0.0.1".to_owned()),
-            ("db_port".to_owned(), cluster.port.to_string()),
-            ("listing_cache".to_owned(), listing_cache.to_owned()),
-        ]),
-    })?;
-    let server = Server::start(app.clone(), "127.0.0.1:0".parse()?).await?;
-    let nginx = Nginx::start(&Nginx::project_conf_d(), server.addr)?;
+    let mut variables = database_variables(db_url, cluster.port);
+    variables.insert("listing_cache".to_owned(), listing_cache.to_owned());
+    let spin = tokio::task::spawn_blocking(move || SpinUp::start(&variables)).await??;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), spin.addr)?;
     Ok(Stack {
         url: format!("http://{}", nginx.addr),
-        app: Some(app),
-        _server: Some(server),
+        spin: Some(spin),
         _nginx: Some(nginx),
     })
 }
 
 /// A database with the schema, 10,000 items, and one item with stock for every buyer.
 async fn seed(cluster: &PgCluster) -> anyhow::Result<(String, i64)> {
-    let admin =
-        migrations::connect(&cluster.url("postgres").parse()?, Duration::from_secs(10)).await?;
-    admin.batch_execute("CREATE DATABASE bench").await?;
-    let db_url = cluster.url("bench");
-    let mut db = migrations::connect(&db_url.parse()?, Duration::from_secs(10)).await?;
-    migrations::apply(&mut db).await?;
+    let db_url = create_database(&cluster.url("postgres")).await;
+    let db = migrations::connect(&db_url.parse()?, Duration::from_secs(10)).await?;
     db.execute(
         "INSERT INTO items (name, quantity, description)
          SELECT 'Item ' || n, 1 + n % 50, 'A description of item ' || n || ', in good condition.'
@@ -151,8 +133,8 @@ async fn main() -> anyhow::Result<()> {
     for workload in &workloads {
         wrk::run(&stack.url, workload, 8, Duration::from_secs(1)).await?;
     }
-    if let Some(app) = &stack.app {
-        report.round_trips = round_trips(app, &stack.url, &workloads).await?;
+    if stack.spin.is_some() {
+        report.round_trips = round_trips(&db_url, &stack.url, &workloads).await?;
     }
 
     let proxy = ceilings::ProxyCeiling::start()?;
@@ -205,21 +187,23 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     report.explain = ceilings::explain(&db_url).await?;
-    report.profile = profile(&stack.url, &workloads[0]).await;
-    report.peak_rss_kib = report::peak_rss_kib();
+    if let Some(spin) = &stack.spin {
+        report.profile = profile(spin.pid(), &stack.url, &workloads[0]).await;
+        report.peak_rss_kib = report::peak_rss_kib(spin.pid());
+    }
     report.write(&options.out)?;
     println!("{}", std::fs::read_to_string(&options.out)?);
     Ok(())
 }
 
-/// Where the time goes while browsing at 32 connections: `perf` samples of this process
-/// (the host) by shared object and by symbol. None when perf is not available.
-async fn profile(url: &str, workload: &Workload) -> Option<String> {
+/// Where the time goes while browsing at 32 connections: `perf` samples of `spin up`
+/// by shared object and by symbol. None when perf is not available.
+async fn profile(pid: u32, url: &str, workload: &Workload) -> Option<String> {
     let data = project_dir().join("target/bench-perf.data");
     let recorder = tokio::process::Command::new("perf")
         .args(["record", "-F", "499", "-g", "-o"])
         .arg(&data)
-        .args(["-p", &std::process::id().to_string(), "--", "sleep", "5"])
+        .args(["-p", &pid.to_string(), "--", "sleep", "5"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -261,16 +245,18 @@ async fn profile(url: &str, workload: &Workload) -> Option<String> {
     ))
 }
 
-/// SQL statements and pool checkouts per request, counted by the host over 200 requests.
+/// SQL statements per request, and all statements including the pool's clean-up on
+/// checkout, counted by Postgres (`pg_stat_statements`) over 200 requests.
 async fn round_trips(
-    app: &Arc<App>,
+    db_url: &str,
     url: &str,
     workloads: &[Workload],
 ) -> anyhow::Result<Vec<(&'static str, f64, f64)>> {
+    let db = migrations::connect(&db_url.parse()?, Duration::from_secs(10)).await?;
     let addr: SocketAddr = url.trim_start_matches("http://").parse()?;
     let mut counted = Vec::new();
     for workload in workloads {
-        let before = app.pg_stats();
+        let before = pg_work(&db).await;
         for _ in 0..200 {
             let headers: Vec<(&str, &str)> = workload
                 .headers
@@ -289,11 +275,11 @@ async fn round_trips(
                 bail!("{} answered {}", workload.name, response.status);
             }
         }
-        let after = app.pg_stats();
+        let after = pg_work(&db).await;
         counted.push((
             workload.name,
             (after.statements - before.statements) as f64 / 200.0,
-            (after.checkouts - before.checkouts) as f64 / 200.0,
+            (after.all_calls - before.all_calls) as f64 / 200.0,
         ));
     }
     Ok(counted)

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use hyper::Method;
-use spin_harness::testing::project_dir;
+use market_tests::testing::project_dir;
 
 use crate::CONCURRENCY;
 
@@ -167,24 +167,16 @@ impl Measurement {
 /// one machine, the percentages are in the profile.
 const WHERE_THE_TIME_GOES: &str = "## Where the time goes
 
-- **Reads hit the cache**: browse and the API list do 0 SQL round trips on a hit (the table
-  above), so their ceiling is no longer Postgres but the per-request cost of the host: a
-  fresh instance per request (criterion figure above), two key-value reads, rendering,
-  nginx. The `cache off` rows are the per-request-query path for comparison.
+- **Reads hit the cache**: browse and the API list make no statement on a hit (the table
+  above), so their ceiling is not Postgres but the per-request cost of `spin up`: a fresh
+  instance per request, the key-value reads, rendering, nginx. The `cache off` rows are
+  the per-request-query path for comparison.
 - **Writes pay Spin's Postgres path**: each sell or buy is one statement, but Spin lends a
   pooled connection per request and its `Clean` recycle runs a cleaning batch on every
-  checkout, so a write costs two round trips to Postgres where the native ceiling pays one
-  (prepared, no recycle), plus an instance, plus a key-value write to invalidate the cache.
-- **The kernel is the largest share of the host's profile**: resetting pooled instance
-  memory after each request (madvise, TLB-shootdown IPIs: `smp_call_function_many_cond`,
-  `native_write_msr`), page faults on fresh instance memory, and context switches between
-  wrk, nginx, the host's threads and Postgres, which all share 2 cores. JIT-compiled Wasm
-  (the components) and the host's own Rust code share the rest about equally.
-- **What would move it**: a machine where load generator and database are not on the
-  same two cores (every ratio here is depressed by that sharing); wasmtime pooling
-  options that keep instance memory resident instead of returning it to the kernel
-  (Spin's defaults are kept here, so the harness is not faster than Spin); for writes, a
-  pool checkout without a cleaning batch, which Spin 4.0 does not offer.";
+  checkout of a reused connection (the second column of the statements table), plus an
+  instance, plus a key-value write to invalidate the cache.
+- **The profile** below is of the `spin up` process; wrk, nginx, Spin and Postgres share
+  the machine's cores, so every ratio is depressed by that sharing.";
 
 pub struct Report {
     url: String,
@@ -193,17 +185,17 @@ pub struct Report {
     pub proxy: BTreeMap<usize, Measurement>,
     pub app: BTreeMap<(&'static str, usize), Measurement>,
     pub database: BTreeMap<(&'static str, usize), Measurement>,
-    /// (workload, SQL statements per request, pool checkouts per request)
+    /// (workload, app statements per request, all statements per request including the
+    /// pool's clean-up on checkout)
     pub round_trips: Vec<(&'static str, f64, f64)>,
     pub explain: String,
     pub peak_rss_kib: Option<u64>,
     pub profile: Option<String>,
 }
 
-/// The host process' peak resident set (it runs the components, the bench client's
-/// bookkeeping and the database ceiling's pool).
-pub fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// The peak resident set of the `spin up` process `pid`.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
@@ -277,7 +269,7 @@ impl Report {
         )?;
         writeln!(
             out,
-            "- Database: PostgreSQL with 10,000 seeded items, on the same machine; the load generator, nginx, the host and Postgres share its cores, so absolute numbers are low and ratios are what to read.\n"
+            "- Database: PostgreSQL with 10,000 seeded items, on the same machine; the load generator, nginx, Spin and Postgres share its cores, so absolute numbers are low and ratios are what to read.\n"
         )?;
 
         writeln!(out, "## Throughput and latency\n")?;
@@ -335,31 +327,22 @@ impl Report {
                 writeln!(out, "- `{component}.wasm`: {} KiB", meta.len() / 1024)?;
             }
         }
-        let criterion = std::fs::read_to_string(project_dir().join("target/bench-instantiate.txt"))
-            .unwrap_or_default();
-        if let Some(line) = criterion
-            .lines()
-            .find(|line| line.trim_start().starts_with("time:"))
-        {
-            writeln!(
-                out,
-                "- Host cost of a fresh instance + `GET /health` (criterion, [low median high]): {}",
-                line.trim().trim_start_matches("time:").trim()
-            )?;
-        }
         if let Some(rss) = self.peak_rss_kib {
             writeln!(
                 out,
-                "- Peak RSS of the host process (harness, pools, benchmark bookkeeping): {} MiB",
+                "- Peak RSS of the `spin up` process: {} MiB",
                 rss / 1024
             )?;
         }
         if !self.round_trips.is_empty() {
             writeln!(
                 out,
-                "\nSQL round trips per request, counted by the host over 200 requests (a pool checkout also runs Spin's recycle check, one more round trip on a reused connection):\n"
+                "\nStatements per request, counted by Postgres (pg_stat_statements) over 200 requests; the second column adds the statements of the pool's clean-up on checkout of a reused connection:\n"
             )?;
-            writeln!(out, "| workload | SQL statements | pool checkouts |")?;
+            writeln!(
+                out,
+                "| workload | app statements | with checkout clean-up |"
+            )?;
             writeln!(out, "| --- | ---: | ---: |")?;
             for (name, statements, checkouts) in &self.round_trips {
                 writeln!(out, "| {name} | {statements:.2} | {checkouts:.2} |")?;
@@ -370,7 +353,7 @@ impl Report {
         if let Some(profile) = &self.profile {
             writeln!(
                 out,
-                "\n## Profile of the host while browsing at 32 connections\n\n`perf record -F 499 -g` of the host process for 5 s (`perf report --no-children`, entries over 1.5 %):\n\n```\n{profile}```"
+                "\n## Profile of `spin up` while browsing at 32 connections\n\n`perf record -F 499 -g` of the `spin up` process for 5 s (`perf report --no-children`, entries over 1.5 %):\n\n```\n{profile}```"
             )?;
         }
         std::fs::write(path, out)?;

@@ -113,7 +113,8 @@ impl PgCluster {
     pub fn start_server(&self) -> anyhow::Result<()> {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off -c max_connections={}",
+             -c full_page_writes=off -c max_connections={} \
+             -c shared_preload_libraries=pg_stat_statements",
             self.port,
             self.dir.display(),
             self.max_connections

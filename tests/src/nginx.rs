@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 
+use crate::process;
+
 /// The upstream line of `conf.d/default.conf` that compose resolves to the app service.
 const UPSTREAM_LINE: &str = "server app:3000;";
 const LISTEN_LINE: &str = "listen 80;";
@@ -58,15 +60,18 @@ impl Nginx {
             "nginx -t failed: {}",
             String::from_utf8_lossy(&test.stderr)
         );
-        let child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        command
             .arg("-p")
             .arg(&dir)
             .arg("-c")
             .arg(dir.join("nginx.conf"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::null());
+        let child = process::own_group(&mut command)
             .spawn()
             .context("starting nginx")?;
+        process::kill_group_when_this_process_exits(&child)?;
         let nginx = Self { addr, dir, child };
         let started = Instant::now();
         while TcpStream::connect(addr).is_err() {
@@ -85,9 +90,10 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// A graceful stop (SIGQUIT, as `nginx -s quit`), then whatever is left of the master
+    /// and its workers is killed.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        process::stop_group(&mut self.child, libc::SIGQUIT, Duration::from_secs(5));
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -1,10 +1,12 @@
-//! What every integration test starts from: the real components behind the harness on
-//! a free port, a fresh database with the migrations applied, and a small HTTP client.
+//! What every integration test starts from: the real `spin up` serving the built
+//! components on a free port, a fresh database with the migrations applied, and a
+//! small HTTP client.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,8 +17,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::cluster::PgCluster;
-use crate::runtime::{App, AppOptions};
-use crate::server::Server;
+use crate::spin::SpinUp;
 
 /// The project's folder (where `spin.toml` is).
 pub fn project_dir() -> PathBuf {
@@ -29,10 +30,9 @@ fn shared_cluster() -> &'static PgCluster {
     CLUSTER.get_or_init(|| PgCluster::start().expect("starting a throwaway PostgreSQL"))
 }
 
-/// The database a test works on, and the app serving it.
+/// The database a test works on, and the Spin serving it.
 pub struct TestApp {
-    pub app: Arc<App>,
-    pub server: Server,
+    pub spin: SpinUp,
     pub db_url: String,
     /// A direct connection, for arranging and checking rows.
     pub db: tokio_postgres::Client,
@@ -45,7 +45,7 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with_variables(HashMap::new()).await
 }
 
-/// The same, with some variables overridden (`spin up --variable`).
+/// The same, with some Spin variables overridden (`SPIN_VARIABLE_*`).
 pub async fn spawn_app_with_variables(variables: HashMap<&str, String>) -> TestApp {
     let cluster = shared_cluster();
     let variables = variables
@@ -67,8 +67,8 @@ pub async fn spawn_app_on_cluster(cluster: PgCluster) -> TestApp {
     test_app
 }
 
-/// The app with extra `--variable` overrides, on a fresh database of the cluster at `port`.
-async fn spawn_on(port: u16, admin_url: &str, extra_variables: HashMap<String, String>) -> TestApp {
+/// A fresh, migrated database in the cluster at `admin_url`; its connection string.
+pub async fn create_database(admin_url: &str) -> String {
     static DATABASES: AtomicUsize = AtomicUsize::new(0);
     let name = format!(
         "test_{}_{}",
@@ -85,25 +85,33 @@ async fn spawn_on(port: u16, admin_url: &str, extra_variables: HashMap<String, S
     migrations::apply(&mut db)
         .await
         .expect("applying migrations");
+    db.batch_execute("CREATE EXTENSION pg_stat_statements")
+        .await
+        .expect("pg_stat_statements (the cluster preloads it)");
+    db_url
+}
 
-    let mut variables = HashMap::from([
-        ("db_url".to_owned(), db_url.clone()),
+/// The Spin variables that point the app at `db_url` on the cluster at `port`.
+pub fn database_variables(db_url: &str, port: u16) -> HashMap<String, String> {
+    HashMap::from([
+        ("db_url".to_owned(), db_url.to_owned()),
         ("db_host".to_owned(), "127.0.0.1".to_owned()),
         ("db_port".to_owned(), port.to_string()),
-    ]);
+    ])
+}
+
+/// The app with extra variable overrides, on a fresh database of the cluster at `port`.
+async fn spawn_on(port: u16, admin_url: &str, extra_variables: HashMap<String, String>) -> TestApp {
+    let db_url = create_database(admin_url).await;
+    let db = connect(&db_url).await;
+    let mut variables = database_variables(&db_url, port);
     variables.extend(extra_variables);
-    let app = App::load(&AppOptions {
-        manifest: project_dir().join("spin.toml"),
-        runtime_config: Some(project_dir().join("runtime-config.toml")),
-        variables,
-    })
-    .expect("loading the app (run `cargo build --target wasm32-wasip2 --release` first)");
-    let server = Server::start(app.clone(), "127.0.0.1:0".parse().unwrap())
+    let spin = tokio::task::spawn_blocking(move || SpinUp::start(&variables))
         .await
-        .expect("listening");
+        .expect("starting spin up")
+        .unwrap_or_else(|e| panic!("{e:#}"));
     TestApp {
-        app,
-        server,
+        spin,
         db_url,
         db,
         own_cluster: None,
@@ -156,9 +164,68 @@ impl TestResponse {
     }
 }
 
+/// How much work Postgres did for one database, from its own statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgWork {
+    /// Statements the app sent (pg_stat_statements calls, without the pool's clean-up
+    /// on checkout and without the tests' own statistics queries).
+    pub statements: i64,
+    /// Every statement, the pool's clean-up on checkout included.
+    pub all_calls: i64,
+}
+
+/// Statements run so far in the database `db` is connected to, from Postgres' own
+/// `pg_stat_statements` (the cluster preloads it; [`create_database`] creates it).
+pub async fn pg_work(db: &tokio_postgres::Client) -> PgWork {
+    // The pool's clean-up on checkout: the statements of deadpool's `RecyclingMethod::Clean`.
+    let row = db
+        .query_one(
+            "SELECT coalesce(sum(calls) FILTER (WHERE query !~* '^(CLOSE ALL|SET SESSION AUTHORIZATION\
+                    |RESET ALL|UNLISTEN|DISCARD|SELECT pg_advisory_unlock_all)'), 0)::bigint,
+                    coalesce(sum(calls), 0)::bigint
+             FROM pg_stat_statements
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND query !~ 'pg_stat_statements|pg_stat_activity'",
+            &[],
+        )
+        .await
+        .expect("reading pg_stat_statements");
+    PgWork {
+        statements: row.get(0),
+        all_calls: row.get(1),
+    }
+}
+
 impl TestApp {
+    pub fn addr(&self) -> SocketAddr {
+        self.spin.addr
+    }
+
     pub fn url(&self) -> String {
-        self.server.url()
+        format!("http://{}", self.spin.addr)
+    }
+
+    /// What Spin and the components logged so far.
+    pub fn log(&self) -> String {
+        self.spin.log()
+    }
+
+    /// Statements run in this test's database so far (Postgres' `pg_stat_statements`).
+    pub async fn pg_work(&self) -> PgWork {
+        pg_work(&self.db).await
+    }
+
+    /// Connections to this test's database other than the test's own.
+    pub async fn open_pg_connections(&self) -> i64 {
+        self.db
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .expect("reading pg_stat_activity")
+            .get(0)
     }
 
     /// Sends one request on a fresh connection.
@@ -169,9 +236,9 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> TestResponse {
-        send_to(self.server.addr, method, path, headers, body.into())
+        send_to(self.spin.addr, method, path, headers, body.into())
             .await
-            .expect("request failed at the transport level")
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", self.log()))
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
@@ -231,9 +298,27 @@ impl TestApp {
     }
 }
 
-/// Sends one HTTP/1.1 request to `addr` and reads the whole response.
+/// The longest any request may take in a test before it counts as hung: above the
+/// app's 5 s statement timeout, far below the 30 s after which nginx gives up.
+pub const NO_HANG: Duration = Duration::from_secs(15);
+
+/// Sends one HTTP/1.1 request to `addr` and reads the whole response, failing when that
+/// takes longer than [`NO_HANG`].
 pub async fn send_to(
-    addr: std::net::SocketAddr,
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> anyhow::Result<TestResponse> {
+    let what = format!("{method} {path}");
+    tokio::time::timeout(NO_HANG, send_unbounded(addr, method, path, headers, body))
+        .await
+        .map_err(|_| anyhow::anyhow!("{what} got no answer within {NO_HANG:?}: it hangs"))?
+}
+
+async fn send_unbounded(
+    addr: SocketAddr,
     method: Method,
     path: &str,
     headers: &[(&str, &str)],

@@ -9,7 +9,7 @@ use market::form::SellForm;
 use market::form::{BuyForm, FormGuards};
 use market::home::{self, FormState};
 use market::http::{self, Method, READ_ONLY, Request, Response, StatusCode, header};
-use market::item::{FieldErrors, ItemId, field};
+use market::item::{FieldErrors, Item, ItemId, Purchase, field};
 use market::{api, cache};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -89,9 +89,9 @@ fn sell_from_form(request: &Request) -> Result<Response, AppError> {
     match form.validate() {
         Ok(new_item) => {
             let key = form.guards.idempotency_key.as_ref();
-            let item = db::insert_item(&db::open()?, &new_item, key)?;
+            let item = created(db::insert_item(&db::open()?, &new_item, key)?)?;
             cache::invalidate();
-            Ok(back_home_with(Notice::Listed(item.id())))
+            Ok(back_to_page_with(None, Notice::Listed(item.id())))
         }
         Err(errors) => home::render(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -105,8 +105,9 @@ fn sell_from_form(request: &Request) -> Result<Response, AppError> {
     }
 }
 
-/// `POST /items/{id}/buy`: take the stock and redirect home (303), or show on the item
-/// why not (422 for a bad quantity, 409 for too little stock).
+/// `POST /items/{id}/buy`: take the stock and redirect back to the page the form was on
+/// (303), or show that page again with the reason beside the item (422 for a bad
+/// quantity, 409 for too little stock, 404 for an unknown item).
 fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let (form, token) = read_form(request, BuyForm::parse, |form| &form.guards)?;
     let result = form
@@ -114,23 +115,27 @@ fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
         .map_err(|message| AppError::Invalid(FieldErrors::single(field::QUANTITY, message)));
     let purchase = result.and_then(|quantity| {
         let key = form.guards.idempotency_key.as_ref();
-        let purchase = db::buy_item(&db::open()?, id, quantity, key)?;
+        let purchase = bought(db::buy_item(&db::open()?, id, quantity, key)?)?;
         cache::invalidate();
         Ok(purchase)
     });
     match purchase {
-        Ok(purchase) => Ok(back_home_with(Notice::Bought {
-            item: id,
-            quantity: purchase.quantity,
-        })),
-        Err(error @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+        Ok(purchase) => Ok(back_to_page_with(
+            form.page,
+            Notice::Bought {
+                item: id,
+                quantity: purchase.quantity,
+            },
+        )),
+        Err(error @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::NotFound)) => {
             let message = match &error {
                 AppError::Invalid(errors) => errors.iter().map(|(_, m)| m.to_owned()).collect(),
+                AppError::NotFound => "This item is no longer for sale.".to_owned(),
                 other => other.public_message(),
             };
             home::render(
                 error.status(),
-                None,
+                form.page,
                 FormState {
                     buy_error: Some((id, &message)),
                     ..FormState::fresh(&token)
@@ -141,11 +146,36 @@ fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
     }
 }
 
-/// The POST-redirect-GET answer, with the notice the home page shows once.
-fn back_home_with(notice: Notice) -> Response {
-    let mut response = http::see_other("/");
+/// The POST-redirect-GET answer, back to a page of the listing, with the notice it
+/// shows once.
+fn back_to_page_with(page: Option<ItemId>, notice: Notice) -> Response {
+    let mut response = http::see_other(&home::page_path(page));
     http::set_cookie(&mut response, &notice.set_cookie());
     response
+}
+
+/// The same key reused for another request: refused, whatever the form or API.
+const KEY_REUSED: &str = "This Idempotency-Key was already used for a different request.";
+
+/// The stored item, or why the create was refused.
+fn created(outcome: db::Created) -> Result<Item, AppError> {
+    match outcome {
+        db::Created::Item(item) => Ok(item),
+        db::Created::KeyReused => Err(AppError::Conflict(KEY_REUSED.into())),
+    }
+}
+
+/// The purchase, or why nothing was bought.
+fn bought(outcome: db::Bought) -> Result<Purchase, AppError> {
+    match outcome {
+        db::Bought::Purchase(purchase) => Ok(purchase),
+        db::Bought::UnknownItem => Err(AppError::NotFound),
+        db::Bought::TooFewLeft(0) => Err(AppError::Conflict("This item is sold out.".into())),
+        db::Bought::TooFewLeft(left) => {
+            Err(AppError::Conflict(format!("Only {left} left in stock.")))
+        }
+        db::Bought::KeyReused => Err(AppError::Conflict(KEY_REUSED.into())),
+    }
 }
 
 /// `GET /api/items?limit=&before=`: a page of items, newest first, and the next cursor.
@@ -162,7 +192,7 @@ fn list_items(request: &Request) -> Result<Response, AppError> {
 fn create_item(request: &Request) -> Result<Response, AppError> {
     let new_item = api::parse_new_item(json_body(request)?)?;
     let key = api::idempotency_key(request)?;
-    let item = db::insert_item(&db::open()?, &new_item, key.as_ref())?;
+    let item = created(db::insert_item(&db::open()?, &new_item, key.as_ref())?)?;
     cache::invalidate();
     let mut response = http::json(StatusCode::CREATED, &api::item_json(&item));
     if let Ok(location) = format!("/api/items/{}", item.id).parse() {
@@ -176,7 +206,7 @@ fn create_item(request: &Request) -> Result<Response, AppError> {
 fn buy_item(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let quantity = api::parse_purchase(json_body(request)?)?;
     let key = api::idempotency_key(request)?;
-    let purchase = db::buy_item(&db::open()?, id, quantity, key.as_ref())?;
+    let purchase = bought(db::buy_item(&db::open()?, id, quantity, key.as_ref())?)?;
     cache::invalidate();
     Ok(http::json(StatusCode::OK, &api::purchase_json(&purchase)))
 }

@@ -62,12 +62,12 @@ impl CsrfToken {
         &self.0
     }
 
-    /// The `Set-Cookie` value that hands this token to the browser.
+    /// The `Set-Cookie` value that hands this token to the browser. `Lax`, not
+    /// `Strict`: a visitor who follows a link from another site must still send it, or
+    /// the page would hand out a new token and break the forms open in other tabs.
+    /// Cross-site posts are refused by the Fetch Metadata and Origin checks.
     pub fn set_cookie(&self) -> String {
-        format!(
-            "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
-            self.0
-        )
+        format!("{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax", self.0)
     }
 }
 
@@ -107,7 +107,7 @@ impl Notice {
             Self::Listed(id) => format!("listed-{id}"),
             Self::Bought { item, quantity } => format!("bought-{item}-{quantity}"),
         };
-        format!("{NOTICE_COOKIE}={value}; Path=/; Max-Age=60; HttpOnly; SameSite=Strict")
+        format!("{NOTICE_COOKIE}={value}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax")
     }
 
     /// The pending notice, if the cookie holds a well-formed one.
@@ -127,7 +127,7 @@ impl Notice {
 
     /// The `Set-Cookie` value that clears the notice once it was shown.
     pub fn clear_cookie() -> String {
-        format!("{NOTICE_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict")
+        format!("{NOTICE_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax")
     }
 }
 

@@ -4,6 +4,18 @@
 //! it is atomic without a transaction spanning calls. Spin cannot read `timestamptz`
 //! columns (its host decodes timestamps as naive), so times are read back as UTC
 //! `timestamp` values.
+//!
+//! Two behaviours of Spin 4.0's Postgres host (spinframework/spin#3671, still in the
+//! v4.0.2 image) shape every statement here:
+//!
+//! - a `query` whose statement yields no rows never returns: the host waits for column
+//!   metadata that only a first row would carry, and the request hangs. So every
+//!   statement is built by [`at_least_one_row`] and sent by [`query`], the only caller
+//!   of `Connection::query`;
+//! - a database error raised while rows stream (a unique violation inside a CTE, a
+//!   statement timeout) reaches the guest as `QueryError::Text`, without a SQLSTATE
+//!   field. So expected outcomes (unknown item, too little stock, a key already used)
+//!   are columns of that one row, and errors are left for the unexpected.
 
 use spin_sdk::pg4::{Connection, DbValue, ParameterValue, PgError, QueryError, RowSet};
 
@@ -11,56 +23,162 @@ use crate::config;
 use crate::error::AppError;
 use crate::item::{IdempotencyKey, Item, ItemId, NewItem, Purchase, PurchaseQuantity};
 
-/// The columns of an item in the order [`Item::try_from`] decodes them.
+/// An item's columns, read from the `items` table or a CTE shaped like it, in the order
+/// [`Item::try_from`] decodes them.
+const ITEM_FIELDS: &str =
+    "id, name, quantity, description, date_added AT TIME ZONE 'UTC' AS date_added";
 const ITEM_COLUMNS: &str =
-    "items.id, items.name, items.quantity, items.description, items.date_added AT TIME ZONE 'UTC'";
+    "found.id, found.name, found.quantity, found.description, found.date_added";
 
-/// The columns of a purchase in the order [`Purchase::try_from`] decodes them.
-const PURCHASE_COLUMNS: &str = "purchases.id, purchases.item_id, purchases.quantity, \
-     purchases.remaining, purchases.purchased_at AT TIME ZONE 'UTC'";
+/// A purchase's columns, likewise, in the order [`Purchase::try_from`] decodes them.
+const PURCHASE_FIELDS: &str =
+    "id, item_id, quantity, remaining, purchased_at AT TIME ZONE 'UTC' AS purchased_at";
+const PURCHASE_COLUMNS: &str =
+    "found.id, found.item_id, found.quantity, found.remaining, found.purchased_at";
 
-/// Creates an item (`$1` name, `$2` quantity, `$3` description) and claims the
-/// idempotency key `$4` (NULL for none) recording the request `$5`, in one statement.
+/// The statement that selects `columns` from the rows of `found` (a query that may yield
+/// none, its rows named `found`), padded to one row of NULLs when there are none.
+///
+/// This is the rule of spinframework/spin#3671 in one place: Spin 4.0 never answers a
+/// `query` that yields no rows, and a one-row table left-joined to anything yields at
+/// least one row. A padding row has NULL in every column of `found`.
+fn at_least_one_row(columns: &str, found: &str) -> String {
+    format!("SELECT {columns} FROM (SELECT 1) AS one LEFT JOIN ({found}) AS found ON true")
+}
+
+/// Sends a statement built by [`at_least_one_row`] (or an aggregate, which always yields
+/// one row) and returns its rows.
+fn query(db: &Connection, sql: &str, params: &[ParameterValue]) -> Result<RowSet, AppError> {
+    Ok(db.query(sql, params)?)
+}
+
+/// The rows of `found` in a result of [`at_least_one_row`]: those whose column at
+/// `index`, never NULL in a real row, is not NULL.
+fn found_rows(rows: &RowSet, index: usize) -> impl Iterator<Item = &[DbValue]> {
+    rows.rows
+        .iter()
+        .map(Vec::as_slice)
+        .filter(move |row| !matches!(row.get(index), None | Some(DbValue::DbNull)))
+}
+
+/// The one row a statement built by [`at_least_one_row`] yields when `found` has at
+/// most one.
+fn single_row<'a>(rows: &'a RowSet, statement: &str) -> Result<&'a [DbValue], AppError> {
+    match rows.rows.as_slice() {
+        [row] => Ok(row.as_slice()),
+        other => Err(AppError::Internal(format!(
+            "{statement} returned {} rows, expected one",
+            other.len()
+        ))),
+    }
+}
+
+/// Creates an item (`$1` name, `$2` quantity, `$3` description) unless the idempotency
+/// key `$4` (NULL for none) is already claimed, claiming it for the request `$5`, in one
+/// statement. Yields the new item, or a row of NULLs when the key was already claimed.
 pub fn insert_item_sql() -> String {
-    // The CTEs are named like their tables so that ITEM_COLUMNS reads from them.
-    format!(
-        "WITH items AS (
-             INSERT INTO items (name, quantity, description) VALUES ($1, $2, $3)
-             RETURNING id, name, quantity, description, date_added
+    // The item's id is drawn first so that the claim can name it: the item is inserted
+    // only when the key was free, and a concurrent claim of the same key waits for this
+    // one and then finds it taken.
+    let ctes = "WITH new_item AS (
+             SELECT nextval(pg_get_serial_sequence('items', 'id')) AS id
          ), claim AS (
              INSERT INTO idempotency_keys (operation, key, request, item_id)
-             SELECT 'create_item', $4, $5, id FROM items WHERE $4::text IS NOT NULL
-         )
-         SELECT {ITEM_COLUMNS} FROM items"
-    )
+             SELECT 'create_item', $4::text, $5::text, id FROM new_item
+             WHERE $4::text IS NOT NULL
+             ON CONFLICT (operation, key) DO NOTHING
+             RETURNING key
+         ), created AS (
+             INSERT INTO items (id, name, quantity, description) OVERRIDING SYSTEM VALUE
+             SELECT id, $1::text, $2::integer, $3::text FROM new_item
+             WHERE $4::text IS NULL OR EXISTS (SELECT FROM claim)
+             RETURNING id, name, quantity, description, date_added
+         )";
+    let found = format!("SELECT {ITEM_FIELDS} FROM created");
+    format!("{ctes} {}", at_least_one_row(ITEM_COLUMNS, &found))
 }
 
-/// Takes `$2` units of item `$1` if that many are left, records the purchase and claims
-/// the idempotency key `$3` (NULL for none) recording the request `$4`, in one statement.
+/// The item and request that the `create_item` key `$1` was first claimed for.
+fn created_with_key_sql() -> String {
+    let found = format!(
+        "SELECT idempotency_keys.request, {} FROM idempotency_keys
+         JOIN items ON items.id = idempotency_keys.item_id
+         WHERE idempotency_keys.operation = 'create_item' AND idempotency_keys.key = $1::text",
+        qualified("items", ITEM_FIELDS)
+    );
+    at_least_one_row(&format!("found.request, {ITEM_COLUMNS}"), &found)
+}
+
+/// Takes `$2` units of item `$1` if that many are left and the idempotency key `$3`
+/// (NULL for none) is free, records the purchase and claims the key for the request
+/// `$4`, in one statement. Yields whether the key was already claimed, the stock before
+/// this statement, and the purchase (NULLs when nothing was taken).
 pub fn buy_item_sql() -> String {
-    // The CTE `purchases` is named like its table so that PURCHASE_COLUMNS reads from it.
-    format!(
-        "WITH taken AS (
-             UPDATE items SET quantity = quantity - $2 WHERE id = $1 AND quantity >= $2
-             RETURNING id, quantity
-         ), purchases AS (
-             INSERT INTO purchases (item_id, quantity, remaining)
-             SELECT id, $2, quantity FROM taken
-             RETURNING id, item_id, quantity, remaining, purchased_at
+    // The claim comes first, so a concurrent buy with the same key waits for this one
+    // and then takes nothing. A claim whose buy took nothing keeps the purchase id it
+    // reserved with no purchase behind it: a retry finds the key and answers from the
+    // stock, which only ever goes down.
+    let ctes = "WITH new_purchase AS (
+             SELECT nextval(pg_get_serial_sequence('purchases', 'id')) AS id
          ), claim AS (
              INSERT INTO idempotency_keys (operation, key, request, purchase_id)
-             SELECT 'buy_item', $3, $4, id FROM purchases WHERE $3::text IS NOT NULL
-         )
-         SELECT {PURCHASE_COLUMNS} FROM purchases"
+             SELECT 'buy_item', $3::text, $4::text, id FROM new_purchase
+             WHERE $3::text IS NOT NULL
+             ON CONFLICT (operation, key) DO NOTHING
+             RETURNING key
+         ), taken AS (
+             UPDATE items SET quantity = quantity - $2::integer
+             WHERE id = $1::bigint AND quantity >= $2::integer
+               AND ($3::text IS NULL OR EXISTS (SELECT FROM claim))
+             RETURNING id, quantity
+         ), bought AS (
+             INSERT INTO purchases (id, item_id, quantity, remaining) OVERRIDING SYSTEM VALUE
+             SELECT new_purchase.id, taken.id, $2::integer, taken.quantity
+             FROM new_purchase, taken
+             RETURNING id, item_id, quantity, remaining, purchased_at
+         )";
+    let columns = format!(
+        "$3::text IS NOT NULL AND NOT EXISTS (SELECT FROM claim) AS key_taken,
+         (SELECT quantity FROM items WHERE id = $1::bigint) AS stock, {PURCHASE_COLUMNS}"
+    );
+    let found = format!("SELECT {PURCHASE_FIELDS} FROM bought");
+    format!("{ctes} {}", at_least_one_row(&columns, &found))
+}
+
+/// The request that the `buy_item` key `$1` was first claimed for, the stock of item
+/// `$2` now, and the purchase the key made (NULLs when that buy took nothing).
+fn bought_with_key_sql() -> String {
+    let found = format!(
+        "SELECT idempotency_keys.request, {} FROM idempotency_keys
+         LEFT JOIN purchases ON purchases.id = idempotency_keys.purchase_id
+         WHERE idempotency_keys.operation = 'buy_item' AND idempotency_keys.key = $1::text",
+        qualified("purchases", PURCHASE_FIELDS)
+    );
+    let columns = format!(
+        "found.request, (SELECT quantity FROM items WHERE id = $2::bigint) AS stock, \
+         {PURCHASE_COLUMNS}"
+    );
+    at_least_one_row(&columns, &found)
+}
+
+/// The newest `$2` items with an id below `$1`, newest first.
+pub fn list_items_sql() -> String {
+    let found = format!("SELECT {ITEM_FIELDS} FROM items WHERE id < $1 ORDER BY id DESC LIMIT $2");
+    format!(
+        "{} ORDER BY found.id DESC",
+        at_least_one_row(ITEM_COLUMNS, &found)
     )
 }
 
-/// The newest `$2` items with an id below `$1`.
-pub fn list_items_sql() -> String {
-    format!("SELECT {ITEM_COLUMNS} FROM items WHERE id < $1 ORDER BY id DESC LIMIT $2")
+/// The item with id `$1`.
+fn find_item_sql() -> String {
+    at_least_one_row(
+        ITEM_COLUMNS,
+        &format!("SELECT {ITEM_FIELDS} FROM items WHERE id = $1"),
+    )
 }
 
-/// The newest applied migration.
+/// The newest applied migration (an aggregate: one row, NULL before the first).
 pub const SCHEMA_VERSION_SQL: &str = "SELECT max(version) AS version FROM schema_migrations";
 
 /// Opens a connection to the configured database (Spin lends one from its pool for
@@ -69,20 +187,28 @@ pub fn open() -> Result<Connection, AppError> {
     Ok(Connection::open(&config::database_url()?)?)
 }
 
+/// What creating an item came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// The item as stored: new, or the one a retry with the same key first created.
+    Item(Item),
+    /// The idempotency key was first used for a different request.
+    KeyReused,
+}
+
 /// Stores a new item and returns it as stored. With a key already used for the same
 /// item, returns that first item and writes nothing.
 pub fn insert_item(
     db: &Connection,
     item: &NewItem,
     key: Option<&IdempotencyKey>,
-) -> Result<Item, AppError> {
+) -> Result<Created, AppError> {
     let request = serde_json::json!([
         item.name.as_str(),
         item.quantity.get(),
         item.description.as_str()
     ])
     .to_string();
-    let sql = insert_item_sql();
     let params = [
         ParameterValue::Str(item.name.as_str().to_owned()),
         ParameterValue::Int32(item.quantity.get()),
@@ -90,20 +216,35 @@ pub fn insert_item(
         key_parameter(key),
         ParameterValue::Str(request.clone()),
     ];
-    match db.query(&sql, &params) {
-        Ok(rows) => first_row(&rows, "INSERT INTO items").and_then(Item::try_from),
-        Err(error) => match key {
-            Some(key) if is_key_taken(&error) => {
-                let sql = format!(
-                    "SELECT idempotency_keys.request, {ITEM_COLUMNS} FROM idempotency_keys
-                     JOIN items ON items.id = idempotency_keys.item_id
-                     WHERE operation = 'create_item' AND key = $1"
-                );
-                replay(db, &sql, key, &request, |row| Item::try_from(row))
-            }
-            _ => Err(error.into()),
-        },
+    let rows = query(db, &insert_item_sql(), &params)?;
+    if let Some(row) = found_rows(&rows, 0).next() {
+        return Item::try_from(row).map(Created::Item);
     }
+    let Some(key) = key else {
+        return Err(AppError::Internal(
+            "an item without an idempotency key was not inserted".into(),
+        ));
+    };
+    // The key was already claimed: answer with what it first created.
+    let rows = query(db, &created_with_key_sql(), &[key_parameter(Some(key))])?;
+    let row = single_row(&rows, "idempotency key lookup")?;
+    match first_request(row)? {
+        first if first == request => Item::try_from(&row[1..]).map(Created::Item),
+        _ => Ok(Created::KeyReused),
+    }
+}
+
+/// What a buy came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bought {
+    /// The purchase: new, or the one a retry with the same key first made.
+    Purchase(Purchase),
+    /// No item has this id.
+    UnknownItem,
+    /// Fewer units are left than were asked for (none when sold out).
+    TooFewLeft(i32),
+    /// The idempotency key was first used for a different request.
+    KeyReused,
 }
 
 /// Takes `quantity` units of an item, in one statement: the stock check, the decrement
@@ -114,45 +255,78 @@ pub fn buy_item(
     item: ItemId,
     quantity: PurchaseQuantity,
     key: Option<&IdempotencyKey>,
-) -> Result<Purchase, AppError> {
+) -> Result<Bought, AppError> {
     let request = serde_json::json!([item.get(), quantity.get()]).to_string();
-    let sql = buy_item_sql();
     let params = [
         ParameterValue::Int64(item.get()),
         ParameterValue::Int32(quantity.get()),
         key_parameter(key),
         ParameterValue::Str(request.clone()),
     ];
-    let rows = match db.query(&sql, &params) {
-        Ok(rows) => rows,
-        Err(error) => {
-            return match key {
-                Some(key) if is_key_taken(&error) => {
-                    let sql = format!(
-                        "SELECT idempotency_keys.request, {PURCHASE_COLUMNS} FROM idempotency_keys
-                         JOIN purchases ON purchases.id = idempotency_keys.purchase_id
-                         WHERE operation = 'buy_item' AND key = $1"
-                    );
-                    replay(db, &sql, key, &request, |row| Purchase::try_from(row))
-                }
-                _ => Err(error.into()),
-            };
-        }
-    };
-    match rows.rows.first() {
-        Some(row) => Purchase::try_from(row.as_slice()),
-        // Nothing taken: the item is missing, or has too few units left.
-        None => match find_item(db, item)? {
-            None => Err(AppError::NotFound),
-            Some(found) if found.quantity == 0 => {
-                Err(AppError::Conflict("This item is sold out.".into()))
-            }
-            Some(found) => Err(AppError::Conflict(format!(
-                "Only {} left in stock.",
-                found.quantity
-            ))),
-        },
+    let rows = query(db, &buy_item_sql(), &params)?;
+    let row = single_row(&rows, "buy")?;
+    if let Some(purchase) = found_rows(&rows, 2).next() {
+        return Purchase::try_from(&purchase[2..]).map(Bought::Purchase);
     }
+    let columns = Columns { row, table: "buy" };
+    let stock = columns.optional_int32(1, "stock")?;
+    match (key, columns.boolean(0, "key_taken")?) {
+        (Some(key), true) => replay_buy(db, item, quantity, key, &request),
+        _ => not_taken(db, item, quantity, stock),
+    }
+}
+
+/// Answers a buy whose key was already claimed: the first purchase if the key was first
+/// used for this same request and took stock, else why it could not.
+fn replay_buy(
+    db: &Connection,
+    item: ItemId,
+    quantity: PurchaseQuantity,
+    key: &IdempotencyKey,
+    request: &str,
+) -> Result<Bought, AppError> {
+    let params = [key_parameter(Some(key)), ParameterValue::Int64(item.get())];
+    let rows = query(db, &bought_with_key_sql(), &params)?;
+    let row = single_row(&rows, "idempotency key lookup")?;
+    if first_request(row)? != request {
+        return Ok(Bought::KeyReused);
+    }
+    if let Some(purchase) = found_rows(&rows, 2).next() {
+        return Purchase::try_from(&purchase[2..]).map(Bought::Purchase);
+    }
+    let stock = Columns {
+        row,
+        table: "idempotency key lookup",
+    }
+    .optional_int32(1, "stock")?;
+    not_taken(db, item, quantity, stock)
+}
+
+/// Why a buy took nothing, given the item's stock as the statement saw it (`None`: no
+/// such item). When that stock would have sufficed, another buyer took units between
+/// the statement's snapshot and its update: the stock is read again.
+fn not_taken(
+    db: &Connection,
+    item: ItemId,
+    quantity: PurchaseQuantity,
+    stock: Option<i32>,
+) -> Result<Bought, AppError> {
+    let reason = |stock: Option<i32>| match stock {
+        None => Some(Bought::UnknownItem),
+        Some(left) if left < quantity.get() => Some(Bought::TooFewLeft(left)),
+        Some(_) => None,
+    };
+    if let Some(outcome) = reason(stock) {
+        return Ok(outcome);
+    }
+    let now = find_item(db, item)?.map(|found| found.quantity);
+    reason(now).ok_or_else(|| {
+        AppError::Internal(format!(
+            "buying {} of item {} took nothing though {now:?} are left",
+            quantity.get(),
+            item.get()
+        ))
+    })
 }
 
 /// One page of the listing, newest first.
@@ -171,7 +345,8 @@ pub fn list_items_before(
     before: Option<ItemId>,
     limit: u32,
 ) -> Result<ItemsPage, AppError> {
-    let rows = db.query(
+    let rows = query(
+        db,
         &list_items_sql(),
         &[
             ParameterValue::Int64(before.map_or(i64::MAX, ItemId::get)),
@@ -179,10 +354,8 @@ pub fn list_items_before(
             ParameterValue::Int64(i64::from(limit) + 1),
         ],
     )?;
-    let mut items = rows
-        .rows
-        .iter()
-        .map(|row| Item::try_from(row.as_slice()))
+    let mut items = found_rows(&rows, 0)
+        .map(Item::try_from)
         .collect::<Result<Vec<_>, _>>()?;
     let next = if items.len() > limit as usize {
         items.truncate(limit as usize);
@@ -195,24 +368,19 @@ pub fn list_items_before(
 
 /// The item with this id, if it exists.
 pub fn find_item(db: &Connection, id: ItemId) -> Result<Option<Item>, AppError> {
-    let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = $1");
-    let rows = db.query(&sql, &[ParameterValue::Int64(id.get())])?;
-    rows.rows
-        .first()
-        .map(|row| Item::try_from(row.as_slice()))
-        .transpose()
+    let rows = query(db, &find_item_sql(), &[ParameterValue::Int64(id.get())])?;
+    found_rows(&rows, 0).next().map(Item::try_from).transpose()
 }
 
 /// The newest migration applied to the database, or `None` before the first one.
 pub fn schema_version(db: &Connection) -> Result<Option<i64>, AppError> {
-    let rows = db.query(SCHEMA_VERSION_SQL, &[])?;
-    match rows.rows.first().and_then(|row| row.first()) {
-        Some(DbValue::Int64(version)) => Ok(Some(*version)),
-        Some(DbValue::DbNull) | None => Ok(None),
-        Some(other) => Err(AppError::Internal(format!(
-            "schema_migrations.version has an unexpected type: {other:?}"
-        ))),
+    let rows = query(db, SCHEMA_VERSION_SQL, &[])?;
+    let row = single_row(&rows, "schema version")?;
+    Columns {
+        row,
+        table: "schema_migrations",
     }
+    .optional_int64(0, "version")
 }
 
 fn key_parameter(key: Option<&IdempotencyKey>) -> ParameterValue {
@@ -221,41 +389,26 @@ fn key_parameter(key: Option<&IdempotencyKey>) -> ParameterValue {
     })
 }
 
-/// Whether a write failed because its idempotency key was already claimed.
-fn is_key_taken(error: &PgError) -> bool {
-    matches!(error, PgError::QueryFailed(QueryError::DbError(db))
-        if db.code == "23505"
-            && db.extras.iter().any(|(name, value)| name == "constraint" && value == "idempotency_keys_pkey"))
-}
-
-/// Answers a write whose key was already claimed with its first result, if the key was
-/// first used for this same request. `sql` selects the stored `request`, then the
-/// columns `decode` reads, for the key `$1`.
-fn replay<T>(
-    db: &Connection,
-    sql: &str,
-    key: &IdempotencyKey,
-    request: &str,
-    decode: impl FnOnce(&[DbValue]) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    let rows = db.query(sql, &[key_parameter(Some(key))])?;
-    let row = first_row(&rows, "idempotency key lookup")?;
-    match row.split_first() {
-        Some((DbValue::Str(first_request), rest)) if first_request == request => decode(rest),
-        Some((DbValue::Str(_), _)) => Err(AppError::Conflict(
-            "This Idempotency-Key was already used for a different request.".into(),
-        )),
+/// The request an idempotency key was first claimed for, from the first column of a
+/// key lookup.
+fn first_request(row: &[DbValue]) -> Result<&str, AppError> {
+    match row.first() {
+        Some(DbValue::Str(request)) => Ok(request),
+        // Claimed by the statement that just failed to claim it, yet gone now.
         _ => Err(AppError::Internal(
-            "idempotency key row without a request".into(),
+            "an idempotency key was taken but cannot be found".into(),
         )),
     }
 }
 
-fn first_row<'a>(rows: &'a RowSet, statement: &str) -> Result<&'a [DbValue], AppError> {
-    rows.rows
-        .first()
-        .map(Vec::as_slice)
-        .ok_or_else(|| AppError::Internal(format!("{statement} returned no row")))
+/// `fields` with each column read from `table` (`id, name` → `items.id, items.name`),
+/// for joins where a column name alone would be ambiguous.
+fn qualified(table: &str, fields: &str) -> String {
+    fields
+        .split(", ")
+        .map(|field| format!("{table}.{field}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Reads the columns of one row by position, saying which column was not as expected.
@@ -279,15 +432,34 @@ impl Columns<'_> {
     }
 
     fn int64(&self, index: usize, name: &str) -> Result<i64, AppError> {
+        self.optional_int64(index, name)?
+            .ok_or_else(|| self.unexpected(name, &DbValue::DbNull))
+    }
+
+    fn optional_int64(&self, index: usize, name: &str) -> Result<Option<i64>, AppError> {
         match self.get(index, name)? {
-            DbValue::Int64(value) => Ok(*value),
+            DbValue::Int64(value) => Ok(Some(*value)),
+            DbValue::DbNull => Ok(None),
             other => Err(self.unexpected(name, other)),
         }
     }
 
     fn int32(&self, index: usize, name: &str) -> Result<i32, AppError> {
+        self.optional_int32(index, name)?
+            .ok_or_else(|| self.unexpected(name, &DbValue::DbNull))
+    }
+
+    fn optional_int32(&self, index: usize, name: &str) -> Result<Option<i32>, AppError> {
         match self.get(index, name)? {
-            DbValue::Int32(value) => Ok(*value),
+            DbValue::Int32(value) => Ok(Some(*value)),
+            DbValue::DbNull => Ok(None),
+            other => Err(self.unexpected(name, other)),
+        }
+    }
+
+    fn boolean(&self, index: usize, name: &str) -> Result<bool, AppError> {
+        match self.get(index, name)? {
+            DbValue::Boolean(value) => Ok(*value),
             other => Err(self.unexpected(name, other)),
         }
     }
@@ -356,6 +528,19 @@ fn is_transient_sqlstate(code: &str) -> bool {
         .any(|class| code.starts_with(class))
 }
 
+/// The SQLSTATE inside the text of an error that Spin passes as `QueryError::Text`: a
+/// database error raised while rows streamed arrives debug-formatted, with its
+/// `code: "57014"` (Spin's own error) or `code: SqlState(E57014)` (tokio-postgres').
+fn sqlstate_in_text(text: &str) -> Option<&str> {
+    ["code: \"", "code: SqlState(E"].iter().find_map(|marker| {
+        let start = text.find(marker)? + marker.len();
+        let code = text.get(start..start + 5)?;
+        code.bytes()
+            .all(|byte| byte.is_ascii_alphanumeric())
+            .then_some(code)
+    })
+}
+
 /// Whether a tokio-postgres error without a Postgres code (Spin passes its `{:?}` text)
 /// is a broken or refused transport, rather than a conversion the app got wrong.
 fn is_transport_failure(text: &str) -> bool {
@@ -381,10 +566,60 @@ impl From<PgError> for AppError {
             PgError::QueryFailed(QueryError::DbError(db)) => {
                 AppError::Internal(format!("Postgres {}: {}", db.code, db.message))
             }
-            PgError::QueryFailed(QueryError::Text(detail)) if is_transport_failure(&detail) => {
+            PgError::QueryFailed(QueryError::Text(detail))
+                if sqlstate_in_text(&detail).is_some_and(is_transient_sqlstate)
+                    || is_transport_failure(&detail) =>
+            {
                 AppError::Unavailable(format!("talking to Postgres: {detail}"))
             }
             other => AppError::Internal(format!("Postgres call failed: {other:?}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_timeout_passed_as_text_is_found_by_its_sqlstate() {
+        let spin = r#"QueryFailed(DbError(DbError { as_text: "Error { kind: Db, cause: Some(DbError { code: SqlState(E57014) }) }", severity: "ERROR", code: "57014", message: "canceling statement due to statement timeout" }))"#;
+        assert_eq!(sqlstate_in_text(spin), Some("57014"));
+        let tokio = "Error { kind: Db, cause: Some(DbError { code: SqlState(E23505) }) }";
+        assert_eq!(sqlstate_in_text(tokio), Some("23505"));
+        assert_eq!(sqlstate_in_text("query result exceeds limit"), None);
+    }
+
+    #[test]
+    fn a_timeout_is_unavailable_and_a_unique_violation_is_a_bug() {
+        let text = |code: &str| {
+            PgError::QueryFailed(QueryError::Text(format!("DbError {{ code: \"{code}\" }}")))
+        };
+        assert!(matches!(
+            AppError::from(text("57014")),
+            AppError::Unavailable(_)
+        ));
+        assert!(matches!(
+            AppError::from(text("23505")),
+            AppError::Internal(_)
+        ));
+    }
+
+    #[test]
+    fn every_statement_yields_a_row_even_when_nothing_is_found() {
+        for sql in [
+            insert_item_sql(),
+            created_with_key_sql(),
+            buy_item_sql(),
+            bought_with_key_sql(),
+            list_items_sql(),
+            find_item_sql(),
+        ] {
+            assert!(
+                sql.contains("FROM (SELECT 1) AS one LEFT JOIN ("),
+                "not padded to one row: {sql}"
+            );
+        }
+        assert!(SCHEMA_VERSION_SQL.starts_with("SELECT max("));
     }
 }

@@ -4,11 +4,16 @@ use std::collections::HashMap;
 
 use crate::cookies::CSRF_FIELD;
 use crate::item::{
-    Description, FieldErrors, IdempotencyKey, ItemName, NewItem, PurchaseQuantity, Quantity, field,
+    Description, FieldErrors, IdempotencyKey, ItemId, ItemName, NewItem, PurchaseQuantity,
+    Quantity, field,
 };
 
 /// The hidden field carrying the form's one-time idempotency key.
 pub const IDEMPOTENCY_FIELD: &str = "idempotency_key";
+
+/// The hidden field of a buy form shown on an older page: that page's `before` cursor, so
+/// the answer comes back to the page the person was looking at.
+pub const PAGE_FIELD: &str = "before";
 
 /// The fields of a form body; the first value wins when a field is repeated.
 fn fields(body: &[u8]) -> HashMap<String, String> {
@@ -76,6 +81,9 @@ impl SellForm {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BuyForm {
     pub quantity: String,
+    /// The page of the listing the form was on (`None`: the first page); a malformed
+    /// value is treated as the first page.
+    pub page: Option<ItemId>,
     pub guards: FormGuards,
 }
 
@@ -85,6 +93,9 @@ impl BuyForm {
         let guards = FormGuards::take(&mut fields);
         Self {
             quantity: fields.remove(field::QUANTITY).unwrap_or_default(),
+            page: fields
+                .remove(PAGE_FIELD)
+                .and_then(|page| ItemId::parse(&page)),
             guards,
         }
     }
@@ -137,5 +148,15 @@ mod tests {
         assert_eq!(form.validate().unwrap().get(), 2);
         assert_eq!(form.guards.idempotency_key, None);
         assert!(BuyForm::parse(b"quantity=0").validate().is_err());
+    }
+
+    #[test]
+    fn a_buy_form_remembers_the_page_it_was_on() {
+        assert_eq!(
+            BuyForm::parse(b"quantity=1&before=120").page,
+            ItemId::parse("120")
+        );
+        assert_eq!(BuyForm::parse(b"quantity=1&before=x").page, None);
+        assert_eq!(BuyForm::parse(b"quantity=1").page, None);
     }
 }

@@ -12,6 +12,11 @@ use crate::views::{self, HomeView};
 /// Items per page on the home page.
 pub const PAGE_SIZE: u32 = 50;
 
+/// The address of a page of the listing: the newest items, or those older than `before`.
+pub fn page_path(before: Option<ItemId>) -> String {
+    before.map_or_else(|| "/".to_owned(), |before| format!("/?before={before}"))
+}
+
 /// The visitor's form state, to render around the listing.
 pub struct FormState<'a> {
     pub form: &'a SellForm,
@@ -58,7 +63,7 @@ pub fn render(
         status,
         views::home(&HomeView {
             page: &page,
-            older: before.is_some(),
+            before,
             form: state.form,
             errors: state.errors,
             csrf_token: state.csrf_token.as_str(),

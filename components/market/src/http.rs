@@ -166,12 +166,13 @@ pub fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// The POST-redirect-GET answer to a successful form.
-pub fn see_other(location: &'static str) -> Response {
+/// `location` is a path the app built from typed values.
+pub fn see_other(location: &str) -> Response {
     let mut response = http::Response::new(Vec::new());
     *response.status_mut() = StatusCode::SEE_OTHER;
-    response
-        .headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static(location));
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
     response
 }
 

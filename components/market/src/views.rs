@@ -5,7 +5,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::cookies::{CSRF_FIELD, Notice};
 use crate::db::ItemsPage;
-use crate::form::{IDEMPOTENCY_FIELD, SellForm};
+use crate::form::{IDEMPOTENCY_FIELD, PAGE_FIELD, SellForm};
 use crate::http::StatusCode;
 use crate::item::{
     DESCRIPTION_MAX_CHARS, FieldErrors, Item, ItemId, NAME_MAX_CHARS, QUANTITY_MAX, field,
@@ -35,8 +35,8 @@ fn layout(title: &str, content: Markup) -> Markup {
 /// Everything the home page shows.
 pub struct HomeView<'a> {
     pub page: &'a ItemsPage,
-    /// Whether this is an older page (reached through `?before=`).
-    pub older: bool,
+    /// The cursor of this page when it is an older one (reached through `?before=`).
+    pub before: Option<ItemId>,
     pub form: &'a SellForm,
     pub errors: &'a FieldErrors,
     pub csrf_token: &'a str,
@@ -59,7 +59,16 @@ impl HomeView<'_> {
 }
 
 pub fn home(view: &HomeView) -> Markup {
+    let older = view.before.is_some();
+    // A failed purchase of an item this page does not show is reported at the top.
+    let unplaced_buy_error = view
+        .buy_error
+        .filter(|(id, _)| view.item_name(*id).is_none())
+        .map(|(_, message)| message);
     let content = html! {
+        @if let Some(message) = unplaced_buy_error {
+            p.alert #buy-error role="alert" { (message) }
+        }
         @if let Some(notice) = view.notice {
             p.notice #confirmation role="status" { (notice_text(view, notice)) }
         }
@@ -71,17 +80,17 @@ pub fn home(view: &HomeView) -> Markup {
             (sell_form(view))
         }
         section.listing aria-labelledby="listing-heading" {
-            h2 #listing-heading { @if view.older { "Older items" } @else { "For sale" } }
+            h2 #listing-heading { @if older { "Older items" } @else { "For sale" } }
             @if view.page.items.is_empty() {
                 p.empty {
-                    @if view.older { "There are no older items." }
+                    @if older { "There are no older items." }
                     @else { "Nothing is for sale yet. List the first item with the form above." }
                 }
             } @else {
                 ol.items { @for item in &view.page.items { (item_card(view, item)) } }
             }
             nav.pagination aria-label="Pages" {
-                @if view.older { a href="/" { "Newest items" } }
+                @if older { a href="/" { "Newest items" } }
                 @if let Some(next) = view.page.next {
                     a rel="next" href={ "/?before=" (next) } { "Older items" }
                 }
@@ -172,6 +181,9 @@ fn item_card(view: &HomeView, item: &Item) -> Markup {
             @if item.quantity > 0 {
                 form.buy method="post" action={ "/items/" (item.id) "/buy" } novalidate {
                     (form_guards(view, Some(item)))
+                    @if let Some(before) = view.before {
+                        input type="hidden" name=(PAGE_FIELD) value=(before);
+                    }
                     label for={ "buy-quantity-" (item.id) } { "Quantity" }
                     input id={ "buy-quantity-" (item.id) } type="number" name=(field::QUANTITY)
                         value="1" min="1" max=(item.quantity) step="1" inputmode="numeric" required
@@ -221,7 +233,7 @@ mod tests {
     ) -> String {
         home(&HomeView {
             page,
-            older: false,
+            before: None,
             form,
             errors,
             csrf_token: "tok",

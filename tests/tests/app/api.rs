@@ -1,6 +1,6 @@
 use hyper::{Method, StatusCode};
+use market_tests::testing::spawn_app;
 use serde_json::{Value, json};
-use spin_harness::testing::spawn_app;
 
 const ITEM: &str = r#"{"name":"Desk","quantity":2,"description":"Oak, 120 cm."}"#;
 

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
+use market_tests::nginx::Nginx;
+use market_tests::testing::{project_dir, spawn_app};
 use serde_json::json;
-use spin_harness::nginx::Nginx;
-use spin_harness::testing::{project_dir, spawn_app};
 
 /// chromedriver on a free port, stopped on drop.
 struct ChromeDriver {
@@ -119,7 +119,7 @@ async fn text_of(browser: &Client, css: &str) -> String {
 #[tokio::test]
 async fn a_person_lists_an_item_and_corrects_a_form_in_a_real_browser() {
     let app = spawn_app().await;
-    let nginx = Nginx::start(&Nginx::project_conf_d(), app.server.addr).unwrap();
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
     let driver = ChromeDriver::start();
     let browser = driver.browser().await;
     let home = format!("http://{}/", nginx.addr);

@@ -1,7 +1,7 @@
 use futures::future::join_all;
 use hyper::{Method, StatusCode};
+use market_tests::testing::{TestApp, spawn_app};
 use serde_json::json;
-use spin_harness::testing::{TestApp, spawn_app};
 
 /// Lists an item through the API and returns its id.
 pub async fn list_item(app: &TestApp, name: &str, quantity: i32) -> i64 {
@@ -27,7 +27,7 @@ pub async fn purchases(app: &TestApp, id: i64) -> i64 {
         .get(0)
 }
 
-async fn buy(app: &TestApp, id: i64, body: &str) -> spin_harness::testing::TestResponse {
+async fn buy(app: &TestApp, id: i64, body: &str) -> market_tests::testing::TestResponse {
     app.post_json(&format!("/api/items/{id}/buy"), body).await
 }
 
@@ -163,7 +163,7 @@ async fn post_buy_form(
     id: i64,
     cookie: &str,
     body: &str,
-) -> spin_harness::testing::TestResponse {
+) -> market_tests::testing::TestResponse {
     app.send(
         Method::POST,
         &format!("/items/{id}/buy"),

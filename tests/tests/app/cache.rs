@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use hyper::StatusCode;
+use market_tests::testing::{spawn_app, spawn_app_with_variables};
 use serde_json::json;
-use spin_harness::testing::{spawn_app, spawn_app_with_variables};
 
 use crate::buying::list_item;
 
@@ -15,11 +15,11 @@ async fn a_cached_first_page_is_served_without_touching_postgres() {
     list_item(&app, "Cached", 1).await;
     assert_eq!(app.get("/").await.status, StatusCode::OK, "fills the cache");
 
-    let before = app.app.pg_stats();
+    let before = app.pg_work().await;
     for path in ["/", "/", "/api/items?limit=50"] {
         assert_eq!(app.get(path).await.status, StatusCode::OK);
     }
-    let after = app.app.pg_stats();
+    let after = app.pg_work().await;
 
     // The API's default page is the home page's first page: the same cache entry.
     assert_eq!(after, before, "no pool checkout, no statement");
@@ -29,11 +29,11 @@ async fn a_cached_first_page_is_served_without_touching_postgres() {
 async fn with_the_cache_off_every_read_goes_to_postgres() {
     let app = spawn_app_with_variables(HashMap::from([("listing_cache", "off".to_owned())])).await;
     list_item(&app, "Uncached", 1).await;
-    let before = app.app.pg_stats();
+    let before = app.pg_work().await;
     for _ in 0..3 {
         assert!(app.get("/").await.text().contains("Uncached"));
     }
-    assert_eq!(app.app.pg_stats().statements - before.statements, 3);
+    assert_eq!(app.pg_work().await.statements - before.statements, 3);
 }
 
 #[tokio::test]

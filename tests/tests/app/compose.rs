@@ -3,8 +3,8 @@
 
 use std::process::Command;
 
+use market_tests::testing::project_dir;
 use serde_yaml::Value;
-use spin_harness::testing::project_dir;
 
 fn compose() -> Value {
     let text = std::fs::read_to_string(project_dir().join("docker-compose.yml")).unwrap();

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hyper::{Method, StatusCode};
-use spin_harness::testing::{TestApp, TestResponse, spawn_app, spawn_app_with_own_cluster};
+use market_tests::testing::{TestApp, TestResponse, spawn_app, spawn_app_with_own_cluster};
 
 use crate::assert_no_internals;
 

@@ -1,8 +1,8 @@
 use std::collections::HashMap;
 
 use hyper::StatusCode;
+use market_tests::testing::{spawn_app, spawn_app_with_variables};
 use serde_json::json;
-use spin_harness::testing::{spawn_app, spawn_app_with_variables};
 
 #[tokio::test]
 async fn liveness_answers_200() {

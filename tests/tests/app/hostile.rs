@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use hyper::{Method, StatusCode};
 use market::item::{Description, ItemName, Quantity};
-use spin_harness::testing::{TestApp, spawn_app};
+use market_tests::testing::{TestApp, spawn_app};
 
 use crate::assert_no_internals;
 
@@ -275,7 +275,7 @@ fn generate(rng: &mut Rng, cookie: &str, csrf: &str) -> Generated {
 async fn send(
     app: &TestApp,
     request: Generated,
-) -> (Generated, spin_harness::testing::TestResponse) {
+) -> (Generated, market_tests::testing::TestResponse) {
     let headers: Vec<(&str, &str)> = request
         .headers
         .iter()

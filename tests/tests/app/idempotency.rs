@@ -1,6 +1,6 @@
 use futures::future::join_all;
 use hyper::{Method, StatusCode};
-use spin_harness::testing::{TestApp, TestResponse, spawn_app};
+use market_tests::testing::{TestApp, TestResponse, spawn_app};
 
 use crate::buying::{list_item, purchases, stock};
 

@@ -1,5 +1,5 @@
 use hyper::{Method, StatusCode};
-use spin_harness::testing::spawn_app;
+use market_tests::testing::spawn_app;
 
 use crate::assert_no_internals;
 

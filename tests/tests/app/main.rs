@@ -1,4 +1,4 @@
-//! Integration tests: the real compiled components, served by the harness, against a
+//! Integration tests: the real compiled components, served by the real `spin up`, against a
 //! real PostgreSQL. Each test gets its own database.
 
 mod api;
@@ -14,7 +14,7 @@ mod leaks;
 mod load;
 mod nginx;
 mod pages;
-mod spin_fidelity;
+mod spin_behaviour;
 
 /// Text that must never reach a client: SQL, connection strings, Rust panics.
 pub const INTERNALS: &[&str] = &[

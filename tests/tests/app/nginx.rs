@@ -12,8 +12,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use spin_harness::nginx::Nginx;
-use spin_harness::testing::{TestResponse, send_to, spawn_app};
+use market_tests::nginx::Nginx;
+use market_tests::testing::{TestResponse, send_to, spawn_app};
 use tokio::net::TcpListener;
 
 /// An upstream that answers 200 and remembers what reached it.
@@ -69,7 +69,7 @@ async fn through(
 #[tokio::test]
 async fn the_home_page_and_the_api_work_through_nginx() {
     let app = spawn_app().await;
-    let nginx = Nginx::start(&Nginx::project_conf_d(), app.server.addr).unwrap();
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
 
     let created = through(
         &nginx,
@@ -215,7 +215,7 @@ async fn html_json_and_css_are_gzipped() {
             StatusCode::CREATED
         );
     }
-    let nginx = Nginx::start(&Nginx::project_conf_d(), app.server.addr).unwrap();
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
     for path in ["/", "/api/items", "/static/site.css"] {
         let response = through(
             &nginx,
@@ -233,7 +233,7 @@ async fn html_json_and_css_are_gzipped() {
 #[tokio::test]
 async fn spins_well_known_endpoints_are_not_reachable_from_outside() {
     let app = spawn_app().await;
-    let nginx = Nginx::start(&Nginx::project_conf_d(), app.server.addr).unwrap();
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
     assert_eq!(
         app.get("/.well-known/spin/health").await.status,
         StatusCode::OK,

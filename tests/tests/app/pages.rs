@@ -1,5 +1,5 @@
 use hyper::{Method, StatusCode};
-use spin_harness::testing::spawn_app;
+use market_tests::testing::spawn_app;
 
 use crate::assert_no_internals;
 
@@ -236,7 +236,7 @@ async fn a_form_post_a_browser_labels_cross_site_is_refused_even_with_the_token(
             .await;
         assert_eq!(response.status, StatusCode::FORBIDDEN, "{header}: {value}");
     }
-    let same_origin = format!("http://localhost:{}", app.server.addr.port());
+    let same_origin = format!("http://localhost:{}", app.addr().port());
     let response = app
         .send(
             Method::POST,

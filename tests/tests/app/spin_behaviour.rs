@@ -1,12 +1,13 @@
-//! The harness behaves as Spin does where the app depends on it.
+//! What the app relies on from Spin itself: allowed hosts, its own health endpoint,
+//! its `spin-*` headers, connection pooling, HEAD.
 
 use std::collections::HashMap;
 
 use hyper::{Method, StatusCode};
-use spin_harness::testing::{spawn_app, spawn_app_with_variables};
+use market_tests::testing::{spawn_app, spawn_app_with_variables};
 
 #[tokio::test]
-async fn the_harness_refuses_a_db_url_whose_host_is_not_allowed() {
+async fn spin_refuses_a_db_url_whose_host_is_not_allowed() {
     // The manifest allows only postgres://{{ db_host }}:{{ db_port }}; point it elsewhere.
     let app =
         spawn_app_with_variables(HashMap::from([("db_host", "db.internal".to_owned())])).await;
@@ -24,7 +25,7 @@ async fn the_harness_refuses_a_db_url_whose_host_is_not_allowed() {
     assert!(list.header("retry-after").is_none());
     assert_eq!(ready.json()["failed"], "database");
     assert_eq!(
-        app.app.open_pg_connections(),
+        app.open_pg_connections().await,
         0,
         "no connection was attempted"
     );
@@ -64,7 +65,7 @@ async fn postgres_connections_are_pooled_across_requests() {
         assert_eq!(app.get("/api/items").await.status, StatusCode::OK);
     }
     // One component, one connection string, sequential requests: one pooled connection.
-    assert_eq!(app.app.open_pg_connections(), 1);
+    assert_eq!(app.open_pg_connections().await, 1);
 }
 
 #[tokio::test]

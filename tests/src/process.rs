@@ -1,0 +1,50 @@
+//! Servers the tests start (Spin, nginx) run in process groups of their own, so that
+//! stopping one stops every process it forked, and a watcher stops them even when the
+//! test process is killed before it can clean up.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+/// Puts the command's process in a new process group, led by itself.
+pub fn own_group(command: &mut Command) -> &mut Command {
+    std::os::unix::process::CommandExt::process_group(command, 0)
+}
+
+/// Starts a watcher that kills the process group led by `child` once this test process
+/// is gone, so a killed or crashed test run leaves no server behind.
+pub fn kill_group_when_this_process_exits(child: &Child) -> anyhow::Result<()> {
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null && kill -0 {child} 2>/dev/null; do sleep 1; done; \
+         kill -KILL -- -{child} 2>/dev/null",
+        pid = std::process::id(),
+        child = child.id(),
+    );
+    Command::new("setsid")
+        .args(["sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting a clean-up watcher")?;
+    Ok(())
+}
+
+/// Sends `signal` to the group led by `child`, waits up to `grace` for the leader to
+/// exit, then kills whatever is left of the group.
+pub fn stop_group(child: &mut Child, signal: libc::c_int, grace: Duration) {
+    let group = -(child.id() as libc::pid_t);
+    // SAFETY: kill(2) with a process group id and a signal number has no memory effects.
+    unsafe { libc::kill(group, signal) };
+    let asked = Instant::now();
+    while asked.elapsed() < grace {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(group, libc::SIGKILL) };
+    let _ = child.wait();
+}

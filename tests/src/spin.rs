@@ -1,0 +1,144 @@
+//! The real Spin CLI serving the project: `spin up` on the built components and the
+//! project's `runtime-config.toml`, on a free port, with its variables from the
+//! environment as in production (`SPIN_VARIABLE_*`).
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::process;
+use crate::testing::project_dir;
+
+/// How long `spin up` may take to answer its own health check (it compiles the
+/// components on first start; later starts use Wasmtime's cache).
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// The `spin` binary: `$SPIN_BIN`, else the first `spin` on `PATH`.
+pub fn spin_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("SPIN_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("spin"))
+        .find(|path| path.is_file())
+        .context(
+            "the Spin CLI is not on PATH: the tests run the app under the real `spin up`. \
+             Run ./scripts/test (it installs Spin), or install Spin 3.4 or later \
+             (https://spinframework.dev) and put it on PATH",
+        )
+}
+
+/// One `spin up` process; stopped (with every process it forked) when dropped.
+pub struct SpinUp {
+    pub addr: SocketAddr,
+    dir: PathBuf,
+    child: Child,
+}
+
+impl SpinUp {
+    /// Starts `spin up` with these Spin variables (name → value) and waits until it
+    /// answers.
+    pub fn start(variables: &HashMap<String, String>) -> anyhow::Result<Self> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "market-spin-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let log = std::fs::File::create(dir.join("spin.log"))?;
+        let mut command = Command::new(spin_binary()?);
+        command
+            .current_dir(project_dir())
+            .args(["up", "--from", "spin.toml"])
+            .args(["--runtime-config-file", "runtime-config.toml"])
+            .arg("--listen")
+            .arg(addr.to_string())
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("SPIN_VARIABLE_") {
+                command.env_remove(name);
+            }
+        }
+        for (name, value) in variables {
+            command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
+        }
+        let child = process::own_group(&mut command)
+            .spawn()
+            .context("starting spin up")?;
+        process::kill_group_when_this_process_exits(&child)?;
+        let mut spin = Self { addr, dir, child };
+        spin.wait_until_serving()?;
+        Ok(spin)
+    }
+
+    fn wait_until_serving(&mut self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("spin up exited with {status}:\n{}", self.log());
+            }
+            if health_answers(self.addr) {
+                return Ok(());
+            }
+            if started.elapsed() > STARTUP {
+                bail!("spin up did not answer within {STARTUP:?}:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// What Spin printed, and what the components wrote to stderr.
+    pub fn log(&self) -> String {
+        let mut log = std::fs::read_to_string(self.dir.join("spin.log")).unwrap_or_default();
+        if let Ok(entries) = std::fs::read_dir(self.dir.join("state/logs")) {
+            for entry in entries.flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                if !text.is_empty() {
+                    log.push_str(&format!("\n== {}\n{text}", entry.path().display()));
+                }
+            }
+        }
+        log
+    }
+
+    /// The OS process id of `spin up`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// Whether Spin's own `/.well-known/spin/health` answers 200 at `addr`.
+fn health_answers(addr: SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request =
+        "GET /.well-known/spin/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let mut response = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut response).is_ok()
+        && response.starts_with("HTTP/1.1 200")
+}
+
+impl Drop for SpinUp {
+    fn drop(&mut self) {
+        process::stop_group(&mut self.child, libc::SIGTERM, Duration::from_secs(5));
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
