@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use market_tests::nginx::Nginx;
+use market_tests::process;
 use market_tests::testing::{project_dir, spawn_app};
 use serde_json::json;
 
@@ -27,12 +28,15 @@ impl ChromeDriver {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("chromedriver")
+        let mut command = Command::new("chromedriver");
+        command
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::null());
+        let child = process::own_group(&mut command)
             .spawn()
             .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
+        process::kill_group_when_this_process_exits(&child).unwrap();
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -71,9 +75,9 @@ impl ChromeDriver {
 }
 
 impl Drop for ChromeDriver {
+    /// Stops chromedriver and the Chromium processes it started (one process group).
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        process::stop_group(&mut self.child, libc::SIGTERM, Duration::from_secs(2));
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
@@ -193,4 +197,38 @@ async fn a_person_lists_an_item_and_corrects_a_form_in_a_real_browser() {
 
     browser.close().await.unwrap();
     assert_eq!(app.item_count().await, 1, "only the valid item was stored");
+}
+
+#[tokio::test]
+async fn arriving_from_another_site_keeps_the_forms_in_open_tabs_working() {
+    let app = spawn_app().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    // `localhost` and a `data:` page are different sites: following the link is a
+    // cross-site navigation, on which a `SameSite=Strict` cookie would not be sent.
+    let home = format!("http://localhost:{}/", nginx.addr.port());
+    browser.goto(&home).await.unwrap();
+    let first_tab = browser.window().await.unwrap();
+
+    let other_tab = browser.new_window(true).await.unwrap().handle;
+    browser.switch_to_window(other_tab).await.unwrap();
+    let other_site = format!("data:text/html,<a id=go href=\"{home}\">The marketplace</a>");
+    browser.goto(&other_site).await.unwrap();
+    browser
+        .find(Locator::Id("go"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_of(&browser, "#sell-heading").await;
+    browser.close_window().await.unwrap();
+    browser.switch_to_window(first_tab).await.unwrap();
+    sell(&browser, "Desk lamp", "1", "Listed from the first tab.").await;
+
+    let confirmation = text_of(&browser, "#confirmation").await;
+    assert_eq!(confirmation, "“Desk lamp” is now listed for sale.");
+    browser.close().await.unwrap();
+    assert_eq!(app.item_count().await, 1);
 }

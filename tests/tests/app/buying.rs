@@ -158,7 +158,7 @@ async fn invalid_purchases_get_422_or_400_and_take_nothing() {
     assert_eq!(stock(&app, id).await, 3);
 }
 
-async fn post_buy_form(
+pub async fn post_buy_form(
     app: &TestApp,
     id: i64,
     cookie: &str,
@@ -296,4 +296,80 @@ async fn fifty_concurrent_buyers_of_ten_units_leave_exactly_ten_purchases() {
     );
     assert_eq!(stock(&app, id).await, 0);
     assert_eq!(purchases(&app, id).await, 10);
+}
+
+#[tokio::test]
+async fn a_buy_from_an_older_page_answers_on_that_page() {
+    let app = spawn_app().await;
+    let oldest = list_item(&app, "Oldest chair", 1).await;
+    app.db
+        .execute(
+            "INSERT INTO items (name, quantity, description)
+             SELECT 'Newer ' || n, 1, 'For sale' FROM generate_series(1, 50) AS n",
+            &[],
+        )
+        .await
+        .unwrap();
+    let older_page = format!("/?before={}", oldest + 1);
+    let (cookie, token) = app.csrf().await;
+    let page = app
+        .send(Method::GET, &older_page, &[("cookie", &cookie)], "")
+        .await
+        .text();
+    assert!(
+        page.contains(&format!(r#"name="before" value="{}""#, oldest + 1)),
+        "the buy form says which page it is on: {page}"
+    );
+    let form = |quantity: u32| {
+        format!(
+            "csrf_token={token}&quantity={quantity}&before={}",
+            oldest + 1
+        )
+    };
+
+    let too_many = post_buy_form(&app, oldest, &cookie, &form(2)).await;
+    let bought = post_buy_form(&app, oldest, &cookie, &form(1)).await;
+
+    assert_eq!(too_many.status, StatusCode::CONFLICT);
+    let html = too_many.text();
+    assert!(html.contains("Older items"), "the older page again: {html}");
+    assert!(html.contains(&format!(r#"id="buy-error-{oldest}""#)));
+    assert!(html.contains("Only 1 left in stock."));
+    assert_eq!(bought.status, StatusCode::SEE_OTHER);
+    assert_eq!(bought.header("location"), Some(older_page.as_str()));
+    let notice = bought.cookie("notice").expect("a notice cookie");
+    let back = app
+        .send(
+            Method::GET,
+            &older_page,
+            &[("cookie", &format!("{cookie}; {notice}"))],
+            "",
+        )
+        .await
+        .text();
+    assert!(back.contains("You bought 1 × “Oldest chair”."), "{back}");
+    assert!(back.contains("Sold out"));
+}
+
+#[tokio::test]
+async fn a_failed_buy_of_an_item_the_page_does_not_show_is_reported_at_the_top() {
+    let app = spawn_app().await;
+    let (cookie, token) = app.csrf().await;
+
+    let response = post_buy_form(
+        &app,
+        424_242,
+        &cookie,
+        &format!("csrf_token={token}&quantity=1"),
+    )
+    .await;
+
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert!(
+        response.text().contains(
+            r#"<p class="alert" id="buy-error" role="alert">This item is no longer for sale.</p>"#
+        ),
+        "{}",
+        response.text()
+    );
 }

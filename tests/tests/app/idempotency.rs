@@ -6,7 +6,7 @@ use crate::buying::{list_item, purchases, stock};
 
 const ITEM: &str = r#"{"name":"Bike","quantity":2,"description":"Blue"}"#;
 
-async fn create_with_key(app: &TestApp, key: &str, body: &str) -> TestResponse {
+pub async fn create_with_key(app: &TestApp, key: &str, body: &str) -> TestResponse {
     app.send(
         Method::POST,
         "/api/items",
@@ -19,7 +19,7 @@ async fn create_with_key(app: &TestApp, key: &str, body: &str) -> TestResponse {
     .await
 }
 
-async fn buy_with_key(app: &TestApp, id: i64, key: &str, quantity: i32) -> TestResponse {
+pub async fn buy_with_key(app: &TestApp, id: i64, key: &str, quantity: i32) -> TestResponse {
     app.send(
         Method::POST,
         &format!("/api/items/{id}/buy"),

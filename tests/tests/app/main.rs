@@ -13,6 +13,7 @@ mod idempotency;
 mod leaks;
 mod load;
 mod nginx;
+mod nothing_found;
 mod pages;
 mod spin_behaviour;
 
