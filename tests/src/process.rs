@@ -17,7 +17,7 @@ pub fn own_group(command: &mut Command) -> &mut Command {
 pub fn kill_group_when_this_process_exits(child: &Child) -> anyhow::Result<()> {
     let script = format!(
         "while kill -0 {pid} 2>/dev/null && kill -0 {child} 2>/dev/null; do sleep 1; done; \
-         kill -KILL -- -{child} 2>/dev/null",
+         kill -KILL -{child} 2>/dev/null",
         pid = std::process::id(),
         child = child.id(),
     );
