@@ -3,7 +3,9 @@
 # passes and the password file (a secret), so the password is in no file of the repo,
 # no image layer and no environment variable anyone can read with `docker inspect`.
 #
-#   app-entrypoint up ...      run `spin up ...` (or `watch ...`)
+#   app-entrypoint up ...      run `spin up ...`
+#   app-entrypoint watch ...   hot reload in the dev image: the bind-mounted source's
+#                              scripts/watch (`spin watch ...` with quick builds)
 #   app-entrypoint healthcheck exit 0 when /health/ready answers 200
 set -euo pipefail
 
@@ -22,4 +24,8 @@ if [ -n "${DB_PASSWORD_FILE:-}" ]; then
   password=${password//\'/\\\'}
   export SPIN_VARIABLE_DB_URL="host=${SPIN_VARIABLE_DB_HOST} port=${SPIN_VARIABLE_DB_PORT:-5432} user=${DB_USER} password='${password}' dbname=${DB_NAME} sslmode=disable connect_timeout=5"
 fi
-exec /usr/local/bin/spin "$@"
+if [ "${1:-}" = watch ]; then
+  shift
+  exec ./scripts/watch "$@"
+fi
+exec spin "$@"

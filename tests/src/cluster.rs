@@ -137,6 +137,25 @@ impl PgCluster {
             .args(["-m", "fast", "-w", "stop"]))
     }
 
+    /// From now on, roles other than `postgres` must give their password over TCP
+    /// (SCRAM), as in the compose setup; `postgres` keeps trust for the tests' own use.
+    pub fn require_passwords(&self) -> anyhow::Result<()> {
+        std::fs::write(
+            self.data_dir().join("pg_hba.conf"),
+            "local all all trust\n\
+             host all postgres 127.0.0.1/32 trust\n\
+             host all all 127.0.0.1/32 scram-sha-256\n",
+        )?;
+        run(self
+            .pg_command("pg_ctl")
+            .arg("-D")
+            .arg(self.data_dir())
+            .arg("reload"))?;
+        // The postmaster rereads pg_hba.conf on SIGHUP, a moment after pg_ctl returns.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        Ok(())
+    }
+
     /// A connection string for one database of this cluster.
     pub fn url(&self, database: &str) -> String {
         format!(

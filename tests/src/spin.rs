@@ -46,6 +46,23 @@ impl SpinUp {
     /// Starts `spin up` with these Spin variables (name → value) and waits until it
     /// answers.
     pub fn start(variables: &HashMap<String, String>) -> anyhow::Result<Self> {
+        let environment: Vec<(String, String)> = variables
+            .iter()
+            .map(|(name, value)| {
+                let name = format!("SPIN_VARIABLE_{}", name.to_uppercase());
+                (name, value.clone())
+            })
+            .collect();
+        Self::start_with(&spin_binary()?, &environment)
+    }
+
+    /// Starts `launcher up ...` (Spin itself, or a script that runs it with the same
+    /// arguments, such as `docker/app-entrypoint.sh`) with this environment added, the
+    /// `spin` binary first on its `PATH`.
+    pub fn start_with(
+        launcher: &std::path::Path,
+        environment: &[(String, String)],
+    ) -> anyhow::Result<Self> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "market-spin-{}-{}",
@@ -56,7 +73,7 @@ impl SpinUp {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
         let log = std::fs::File::create(dir.join("spin.log"))?;
-        let mut command = Command::new(spin_binary()?);
+        let mut command = Command::new(launcher);
         command
             .current_dir(project_dir())
             .args(["up", "--from", "spin.toml"])
@@ -73,9 +90,14 @@ impl SpinUp {
                 command.env_remove(name);
             }
         }
-        for (name, value) in variables {
-            command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
-        }
+        let spin_dir = spin_binary()?
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path =
+            std::env::join_paths(std::iter::once(spin_dir).chain(std::env::split_paths(&path)))?;
+        command.env("PATH", path).envs(environment.iter().cloned());
         let child = process::own_group(&mut command)
             .spawn()
             .context("starting spin up")?;
