@@ -121,7 +121,7 @@ async fn three_hundred_concurrent_requests_stay_within_the_connection_limit() {
     println!(
         "load: {REQUESTS} requests, {IN_FLIGHT} in flight, {:.0} req/s; {server_errors} 5xx; \
          peak {peak} Postgres client backends of max_connections {max_connections}; \
-         pooled by the host: {}; after the load: {after:?}",
+         kept open by Spin's pools: {}; after the load: {after:?}",
         REQUESTS as f64 / elapsed.as_secs_f64(),
         app.open_pg_connections().await
     );
