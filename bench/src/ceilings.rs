@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use market::db;
+use market::listing::Listing;
 use market_tests::nginx::Nginx;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
@@ -57,7 +58,7 @@ fn statement(kind: Kind) -> (String, Params) {
     let request = |text: &str| Box::new(text.to_owned()) as Box<dyn ToSql + Sync + Send>;
     match kind {
         Kind::Browse | Kind::ApiList => (
-            db::list_items_sql(),
+            db::list_items_sql(&Listing::default()),
             vec![Box::new(i64::MAX), Box::new(51_i64)],
         ),
         Kind::Sell => (
@@ -65,9 +66,10 @@ fn statement(kind: Kind) -> (String, Params) {
             vec![
                 request("Bench item"),
                 Box::new(5_i32),
+                Box::new(1250_i64),
                 request("Listed by the benchmark"),
                 Box::new(None::<String>),
-                request(r#"["Bench item",5,"Listed by the benchmark"]"#),
+                request(r#"["Bench item",5,1250,"Listed by the benchmark"]"#),
             ],
         ),
         Kind::Buy(item) => (
@@ -144,7 +146,7 @@ pub async fn database(
 /// `EXPLAIN` of every list query the app runs: the first page and a deep page.
 pub async fn explain(db_url: &str) -> anyhow::Result<String> {
     let db = migrations::connect(&db_url.parse()?, Duration::from_secs(5)).await?;
-    let sql = db::list_items_sql();
+    let sql = db::list_items_sql(&Listing::default());
     let mut out = String::new();
     for (label, before) in [
         ("first page (before = i64::MAX)", i64::MAX),

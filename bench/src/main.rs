@@ -97,15 +97,15 @@ async fn seed(cluster: &PgCluster) -> anyhow::Result<(String, i64)> {
     let db_url = create_database(&cluster.url("postgres")).await;
     let db = migrations::connect(&db_url.parse()?, Duration::from_secs(10)).await?;
     db.execute(
-        "INSERT INTO items (name, quantity, description)
-         SELECT 'Item ' || n, 1 + n % 50, 'A description of item ' || n || ', in good condition.'
+        "INSERT INTO items (name, quantity, price_cents, description)
+         SELECT 'Item ' || n, 1 + n % 50, n % 10000 * 7, 'A description of item ' || n || ', in good condition.'
          FROM generate_series(1, $1::bigint) AS n",
         &[&SEEDED_ITEMS],
     )
     .await?;
     let stocked: i64 = db
         .query_one(
-            "INSERT INTO items (name, quantity, description) VALUES ('Bulk stock', 1000000, 'For buyers') RETURNING id",
+            "INSERT INTO items (name, quantity, price_cents, description) VALUES ('Bulk stock', 1000000, 999, 'For buyers') RETURNING id",
             &[],
         )
         .await?

@@ -66,7 +66,7 @@ impl Workload {
                 "sell (POST /api/items)",
                 Kind::Sell,
                 "/api/items".to_owned(),
-                r#"{"name":"Bench item","quantity":5,"description":"Listed by the benchmark"}"#,
+                r#"{"name":"Bench item","quantity":5,"price":"12.50","description":"Listed by the benchmark"}"#,
             ),
             Self::post_json(
                 "buy (POST /api/items/{id}/buy)",

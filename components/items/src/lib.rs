@@ -1,16 +1,15 @@
-//! Item writes and the JSON API of the item resource: `POST /items` and
-//! `POST /items/{id}/buy` from the forms, and `/api/items` (list and create),
+//! The item resource: its page `/items/{id}` and the form writes `POST /items` and
+//! `POST /items/{id}/buy` for people, and `/api/items` (list and create),
 //! `/api/items/{id}` and `/api/items/{id}/buy` for programs.
 
 use market::cookies::{CsrfToken, Notice};
-use market::db;
 use market::error::{AppError, Audience};
-use market::form::SellForm;
-use market::form::{BuyForm, FormGuards};
-use market::home::{self, FormState};
+use market::form::{BuyForm, BuyFormPage, FormGuards, SellForm};
+use market::home::{self, FormState, VisitorCookies};
 use market::http::{self, Method, READ_ONLY, Request, Response, StatusCode, header};
 use market::item::{FieldErrors, Item, ItemId, Purchase, field};
-use market::{api, cache};
+use market::listing::{Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
+use market::{api, cache, config, db};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
@@ -36,9 +35,27 @@ fn form_route(request: &Request) -> Result<Response, AppError> {
         request.expect_method(&[Method::POST])?;
         return sell_from_form(request);
     }
-    let id = item_action(&request.path, "/items/", "/buy").ok_or(AppError::NotFound)?;
-    request.expect_method(&[Method::POST])?;
-    buy_from_form(request, id)
+    if let Some(id) = item_action(&request.path, "/items/", "/buy") {
+        request.expect_method(&[Method::POST])?;
+        return buy_from_form(request, id);
+    }
+    let id = item_action(&request.path, "/items/", "").ok_or(AppError::NotFound)?;
+    request.expect_method(READ_ONLY)?;
+    item_page(request, id)
+}
+
+/// `GET /items/{id}`: the item's own page, with the visitor's notice.
+fn item_page(request: &Request, id: ItemId) -> Result<Response, AppError> {
+    let visitor = VisitorCookies::read(request)?;
+    let mut response = home::render_item(
+        StatusCode::OK,
+        id,
+        &visitor.csrf_token,
+        visitor.notice,
+        None,
+    )?;
+    visitor.write(&mut response);
+    Ok(response)
 }
 
 /// The item id in `{prefix}{id}{suffix}`, e.g. `/items/7/buy`.
@@ -91,10 +108,11 @@ fn sell_from_form(request: &Request) -> Result<Response, AppError> {
             let key = form.guards.idempotency_key.as_ref();
             let item = created(db::insert_item(&db::open()?, &new_item, key)?)?;
             cache::invalidate();
-            Ok(back_to_page_with(None, Notice::Listed(item.id())))
+            Ok(redirect_with("/", Notice::Listed(item.id())))
         }
         Err(errors) => home::render(
             StatusCode::UNPROCESSABLE_ENTITY,
+            &Listing::default(),
             None,
             FormState {
                 form: &form,
@@ -105,9 +123,10 @@ fn sell_from_form(request: &Request) -> Result<Response, AppError> {
     }
 }
 
-/// `POST /items/{id}/buy`: take the stock and redirect back to the page the form was on
-/// (303), or show that page again with the reason beside the item (422 for a bad
-/// quantity, 409 for too little stock, 404 for an unknown item).
+/// `POST /items/{id}/buy`: take the stock and redirect back to the page the form was on,
+/// the item's page or a page of the listing (303), or show that page again with the
+/// reason beside the item (422 for a bad quantity, 409 for too little stock, 404 for an
+/// unknown item).
 fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let (form, token) = read_form(request, BuyForm::parse, |form| &form.guards)?;
     let result = form
@@ -119,37 +138,46 @@ fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
         cache::invalidate();
         Ok(purchase)
     });
-    match purchase {
-        Ok(purchase) => Ok(back_to_page_with(
-            form.page,
-            Notice::Bought {
+    let error = match purchase {
+        Ok(purchase) => {
+            let notice = Notice::Bought {
                 item: id,
                 quantity: purchase.quantity,
-            },
-        )),
-        Err(error @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::NotFound)) => {
-            let message = match &error {
-                AppError::Invalid(errors) => errors.iter().map(|(_, m)| m.to_owned()).collect(),
-                AppError::NotFound => "This item is no longer for sale.".to_owned(),
-                other => other.public_message(),
             };
-            home::render(
-                error.status(),
-                form.page,
-                FormState {
-                    buy_error: Some((id, &message)),
-                    ..FormState::fresh(&token)
-                },
-            )
+            return Ok(match &form.page {
+                BuyFormPage::Item => redirect_with(&format!("/items/{id}"), notice),
+                BuyFormPage::Listing(listing, before) => {
+                    redirect_with(&listing.page_path(*before), notice)
+                }
+            });
         }
-        Err(other) => Err(other),
+        Err(error @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::NotFound)) => error,
+        Err(other) => return Err(other),
+    };
+    let message = match &error {
+        AppError::Invalid(errors) => errors.iter().map(|(_, m)| m.to_owned()).collect(),
+        AppError::NotFound => "This item is no longer for sale.".to_owned(),
+        other => other.public_message(),
+    };
+    match &form.page {
+        // An unknown item has no page: the 404 page says so.
+        BuyFormPage::Item => home::render_item(error.status(), id, &token, None, Some(&message)),
+        BuyFormPage::Listing(listing, before) => home::render(
+            error.status(),
+            listing,
+            *before,
+            FormState {
+                buy_error: Some((id, &message)),
+                ..FormState::fresh(&token)
+            },
+        ),
     }
 }
 
-/// The POST-redirect-GET answer, back to a page of the listing, with the notice it
+/// The POST-redirect-GET answer, to the page the form came from, with the notice it
 /// shows once.
-fn back_to_page_with(page: Option<ItemId>, notice: Notice) -> Response {
-    let mut response = http::see_other(&home::page_path(page));
+fn redirect_with(location: &str, notice: Notice) -> Response {
+    let mut response = http::see_other(location);
     http::set_cookie(&mut response, &notice.set_cookie());
     response
 }
@@ -178,14 +206,20 @@ fn bought(outcome: db::Bought) -> Result<Purchase, AppError> {
     }
 }
 
-/// `GET /api/items?limit=&before=`: a page of items, newest first, and the next cursor.
+/// `GET /api/items?limit=&before=&q=&sold_out=`: a page of items, newest first, and the
+/// next cursor.
 fn list_items(request: &Request) -> Result<Response, AppError> {
     let (limit, before) = api::parse_page_query(
         request.query_param("limit").as_deref(),
         request.query_param("before").as_deref(),
     )?;
-    let page = cache::list_items_before(before, limit)?;
-    Ok(http::json(StatusCode::OK, &api::page_json(&page)))
+    let listing = Listing::from_query(
+        request.query_param(SEARCH_PARAM).as_deref(),
+        request.query_param(SOLD_OUT_PARAM).as_deref(),
+    )?;
+    let page = cache::list_items_before(&listing, before, limit)?;
+    let body = api::page_json(&page, &config::currency()?);
+    Ok(http::json(StatusCode::OK, &body))
 }
 
 /// `POST /api/items`: 201 with the stored item and its `Location`.
@@ -194,7 +228,8 @@ fn create_item(request: &Request) -> Result<Response, AppError> {
     let key = api::idempotency_key(request)?;
     let item = created(db::insert_item(&db::open()?, &new_item, key.as_ref())?)?;
     cache::invalidate();
-    let mut response = http::json(StatusCode::CREATED, &api::item_json(&item));
+    let body = api::item_json(&item, &config::currency()?);
+    let mut response = http::json(StatusCode::CREATED, &body);
     if let Ok(location) = format!("/api/items/{}", item.id).parse() {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -224,5 +259,6 @@ fn json_body(request: &Request) -> Result<&[u8], AppError> {
 /// `GET /api/items/{id}`.
 fn show_item(id: ItemId) -> Result<Response, AppError> {
     let item = db::find_item(&db::open()?, id)?.ok_or(AppError::NotFound)?;
-    Ok(http::json(StatusCode::OK, &api::item_json(&item)))
+    let body = api::item_json(&item, &config::currency()?);
+    Ok(http::json(StatusCode::OK, &body))
 }

@@ -6,8 +6,8 @@ use crate::db::ItemsPage;
 use crate::error::AppError;
 use crate::http::Request;
 use crate::item::{
-    Description, FieldErrors, IdempotencyKey, Item, ItemId, ItemName, NewItem, Purchase,
-    PurchaseQuantity, Quantity, field,
+    Currency, Description, FieldErrors, IdempotencyKey, Item, ItemId, ItemName, NewItem,
+    NewItemParts, Price, Purchase, PurchaseQuantity, Quantity, field,
 };
 
 /// Items per page when the client does not say: the home page's page size, so the API
@@ -46,15 +46,28 @@ fn parse_object(body: &[u8], expected: &str) -> Result<Map<String, Value>, AppEr
     }
 }
 
-/// Reads a create request: a JSON object with `name`, `quantity` and `description`.
+/// Reads a create request: a JSON object with `name`, `quantity`, `price` and
+/// `description`.
 pub fn parse_new_item(body: &[u8]) -> Result<NewItem, AppError> {
-    let object = parse_object(body, "name, quantity and description")?;
-    NewItem::from_parts(
-        string_field(&object, field::NAME).and_then(ItemName::parse),
-        quantity_field(&object),
-        string_field(&object, field::DESCRIPTION).and_then(Description::parse),
-    )
+    let object = parse_object(body, "name, quantity, price and description")?;
+    NewItem::from_parts(NewItemParts {
+        name: string_field(&object, field::NAME).and_then(ItemName::parse),
+        quantity: quantity_field(&object),
+        price: price_field(&object),
+        description: string_field(&object, field::DESCRIPTION).and_then(Description::parse),
+    })
     .map_err(AppError::Invalid)
+}
+
+/// A price as a string amount (`"12.50"`, exact) or a JSON number (`12.5`). A number is
+/// read through its shortest decimal form, which is exact for every allowed price.
+fn price_field(object: &Map<String, Value>) -> Result<Price, String> {
+    match object.get(field::PRICE) {
+        None | Some(Value::Null) => Err("This field is required.".into()),
+        Some(Value::String(text)) => Price::parse_text(text),
+        Some(Value::Number(number)) => Price::parse_text(&number.to_string()),
+        Some(_) => Err("Must be an amount like \"12.50\".".into()),
+    }
 }
 
 fn string_field<'a>(object: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
@@ -120,8 +133,16 @@ pub fn parse_page_query(
     Ok((limit, before))
 }
 
-pub fn item_json(item: &Item) -> Value {
-    serde_json::to_value(item).unwrap_or(Value::Null)
+/// An item as the API shows it: the price as an exact string amount and the currency.
+pub fn item_json(item: &Item, currency: &Currency) -> Value {
+    json!({
+        "id": item.id,
+        "name": item.name,
+        "quantity": item.quantity,
+        "price": { "amount": item.price().amount(), "currency": currency.code() },
+        "description": item.description,
+        "date_added": item.date_added,
+    })
 }
 
 pub fn purchase_json(purchase: &Purchase) -> Value {
@@ -136,9 +157,9 @@ pub fn purchase_json(purchase: &Purchase) -> Value {
     })
 }
 
-pub fn page_json(page: &ItemsPage) -> Value {
+pub fn page_json(page: &ItemsPage, currency: &Currency) -> Value {
     json!({
-        "items": page.items.iter().map(item_json).collect::<Vec<_>>(),
+        "items": page.items.iter().map(|item| item_json(item, currency)).collect::<Vec<_>>(),
         "next": page.next.map(ItemId::get),
     })
 }
@@ -156,10 +177,17 @@ mod tests {
 
     #[test]
     fn a_valid_item_is_accepted() {
-        let item =
-            parse_new_item(br#"{"name":" Lamp ","quantity":3,"description":"Brass"}"#).unwrap();
+        let item = parse_new_item(
+            br#"{"name":" Lamp ","quantity":3,"price":"9.5","description":"Brass"}"#,
+        )
+        .unwrap();
         assert_eq!(item.name.as_str(), "Lamp");
         assert_eq!(item.quantity.get(), 3);
+        assert_eq!(item.price.cents(), 950);
+        let from_number =
+            parse_new_item(br#"{"name":"Lamp","quantity":3,"price":19.99,"description":"Brass"}"#)
+                .unwrap();
+        assert_eq!(from_number.price.cents(), 1999, "exact from a JSON number");
     }
 
     #[test]
@@ -167,43 +195,58 @@ mod tests {
         let cases = [
             (
                 r#"{}"#,
-                vec!["description", "name", "quantity"],
+                vec!["description", "name", "price", "quantity"],
                 "all missing",
             ),
             (
-                r#"{"name":1,"quantity":1,"description":"d"}"#,
+                r#"{"name":1,"quantity":1,"price":"1","description":"d"}"#,
                 vec!["name"],
                 "name not a string",
             ),
             (
-                r#"{"name":"n","quantity":"1","description":"d"}"#,
+                r#"{"name":"n","quantity":"1","price":"1","description":"d"}"#,
                 vec!["quantity"],
                 "quantity as a string",
             ),
             (
-                r#"{"name":"n","quantity":1.5,"description":"d"}"#,
+                r#"{"name":"n","quantity":1.5,"price":"1","description":"d"}"#,
                 vec!["quantity"],
                 "fraction",
             ),
             (
-                r#"{"name":"n","quantity":-1,"description":"d"}"#,
+                r#"{"name":"n","quantity":-1,"price":"1","description":"d"}"#,
                 vec!["quantity"],
                 "negative",
             ),
             (
-                r#"{"name":"n","quantity":1e30,"description":"d"}"#,
+                r#"{"name":"n","quantity":1e30,"price":"1","description":"d"}"#,
                 vec!["quantity"],
                 "huge float",
             ),
             (
-                r#"{"name":"n","quantity":18446744073709551616,"description":"d"}"#,
+                r#"{"name":"n","quantity":18446744073709551616,"price":"1","description":"d"}"#,
                 vec!["quantity"],
                 "past u64",
             ),
             (
-                r#"{"name":"n","quantity":1,"description":null}"#,
+                r#"{"name":"n","quantity":1,"price":"1","description":null}"#,
                 vec!["description"],
                 "null",
+            ),
+            (
+                r#"{"name":"n","quantity":1,"price":"1.005","description":"d"}"#,
+                vec!["price"],
+                "three decimals",
+            ),
+            (
+                r#"{"name":"n","quantity":1,"price":-1,"description":"d"}"#,
+                vec!["price"],
+                "negative price",
+            ),
+            (
+                r#"{"name":"n","quantity":1,"price":true,"description":"d"}"#,
+                vec!["price"],
+                "price not an amount",
             ),
         ];
         for (body, expected, reason) in cases {

@@ -6,7 +6,8 @@
 //! counts only when it was stored under the current version and is younger than the
 //! TTL. A reader that raced a writer may store a page it read before the write, but
 //! under the old version, which no later reader accepts: nothing stale is ever pinned.
-//! Older pages (`?before=`) and per-visitor parts of the page are never cached.
+//! Only the first page of the default listing is cached; older pages (`?before=`),
+//! searches, the listing with sold-out items and per-visitor parts of the page are not.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +18,7 @@ use crate::cookies::random_token;
 use crate::db::{self, ItemsPage};
 use crate::error::AppError;
 use crate::item::ItemId;
+use crate::listing::Listing;
 
 /// The key holding the listing's current version.
 const VERSION_KEY: &str = "listing/version";
@@ -41,11 +43,15 @@ fn now() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
-/// A page of the listing: from the cache when it is the first page and current, else
-/// from Postgres (and then cached).
-pub fn list_items_before(before: Option<ItemId>, limit: u32) -> Result<ItemsPage, AppError> {
-    let load = || db::list_items_before(&db::open()?, before, limit);
-    if before.is_some() || !enabled() {
+/// A page of the listing: from the cache when it is the first page of the default
+/// listing and current, else from Postgres (and then cached).
+pub fn list_items_before(
+    listing: &Listing,
+    before: Option<ItemId>,
+    limit: u32,
+) -> Result<ItemsPage, AppError> {
+    let load = || db::list_items_before(&db::open()?, listing, before, limit);
+    if before.is_some() || !listing.is_default() || !enabled() {
         return load();
     }
     let store = match Store::open_default() {

@@ -22,13 +22,14 @@ use spin_sdk::pg4::{Connection, DbValue, ParameterValue, PgError, QueryError, Ro
 use crate::config;
 use crate::error::AppError;
 use crate::item::{IdempotencyKey, Item, ItemId, NewItem, Purchase, PurchaseQuantity};
+use crate::listing::Listing;
 
 /// An item's columns, read from the `items` table or a CTE shaped like it, in the order
 /// [`Item::try_from`] decodes them.
-const ITEM_FIELDS: &str =
-    "id, name, quantity, description, date_added AT TIME ZONE 'UTC' AS date_added";
-const ITEM_COLUMNS: &str =
-    "found.id, found.name, found.quantity, found.description, found.date_added";
+const ITEM_FIELDS: &str = "id, name, quantity, price_cents, description, \
+     date_added AT TIME ZONE 'UTC' AS date_added";
+const ITEM_COLUMNS: &str = "found.id, found.name, found.quantity, found.price_cents, \
+     found.description, found.date_added";
 
 /// A purchase's columns, likewise, in the order [`Purchase::try_from`] decodes them.
 const PURCHASE_FIELDS: &str =
@@ -73,9 +74,10 @@ fn single_row<'a>(rows: &'a RowSet, statement: &str) -> Result<&'a [DbValue], Ap
     }
 }
 
-/// Creates an item (`$1` name, `$2` quantity, `$3` description) unless the idempotency
-/// key `$4` (NULL for none) is already claimed, claiming it for the request `$5`, in one
-/// statement. Yields the new item, or a row of NULLs when the key was already claimed.
+/// Creates an item (`$1` name, `$2` quantity, `$3` price in cents, `$4` description)
+/// unless the idempotency key `$5` (NULL for none) is already claimed, claiming it for
+/// the request `$6`, in one statement. Yields the new item, or a row of NULLs when the
+/// key was already claimed.
 pub fn insert_item_sql() -> String {
     // The item's id is drawn first so that the claim can name it: the item is inserted
     // only when the key was free, and a concurrent claim of the same key waits for this
@@ -84,15 +86,16 @@ pub fn insert_item_sql() -> String {
              SELECT nextval(pg_get_serial_sequence('items', 'id')) AS id
          ), claim AS (
              INSERT INTO idempotency_keys (operation, key, request, item_id)
-             SELECT 'create_item', $4::text, $5::text, id FROM new_item
-             WHERE $4::text IS NOT NULL
+             SELECT 'create_item', $5::text, $6::text, id FROM new_item
+             WHERE $5::text IS NOT NULL
              ON CONFLICT (operation, key) DO NOTHING
              RETURNING key
          ), created AS (
-             INSERT INTO items (id, name, quantity, description) OVERRIDING SYSTEM VALUE
-             SELECT id, $1::text, $2::integer, $3::text FROM new_item
-             WHERE $4::text IS NULL OR EXISTS (SELECT FROM claim)
-             RETURNING id, name, quantity, description, date_added
+             INSERT INTO items (id, name, quantity, price_cents, description)
+             OVERRIDING SYSTEM VALUE
+             SELECT id, $1::text, $2::integer, $3::bigint, $4::text FROM new_item
+             WHERE $5::text IS NULL OR EXISTS (SELECT FROM claim)
+             RETURNING id, name, quantity, price_cents, description, date_added
          )";
     let found = format!("SELECT {ITEM_FIELDS} FROM created");
     format!("{ctes} {}", at_least_one_row(ITEM_COLUMNS, &found))
@@ -161,9 +164,22 @@ fn bought_with_key_sql() -> String {
     at_least_one_row(&columns, &found)
 }
 
-/// The newest `$2` items with an id below `$1`, newest first.
-pub fn list_items_sql() -> String {
-    let found = format!("SELECT {ITEM_FIELDS} FROM items WHERE id < $1 ORDER BY id DESC LIMIT $2");
+/// The newest `$2` items of the listing with an id below `$1`, newest first: in stock
+/// unless the listing includes sold-out items, matching the search words `$3` when it
+/// has a search. Sold-out filtering uses the partial index `items_in_stock`, search the
+/// GIN index `items_search` (migrations/sql/0005).
+pub fn list_items_sql(listing: &Listing) -> String {
+    let mut conditions = vec!["id < $1"];
+    if !listing.include_sold_out {
+        conditions.push("quantity > 0");
+    }
+    if listing.search.is_some() {
+        conditions.push("search @@ websearch_to_tsquery('english', $3::text)");
+    }
+    let found = format!(
+        "SELECT {ITEM_FIELDS} FROM items WHERE {} ORDER BY id DESC LIMIT $2",
+        conditions.join(" AND ")
+    );
     format!(
         "{} ORDER BY found.id DESC",
         at_least_one_row(ITEM_COLUMNS, &found)
@@ -206,12 +222,14 @@ pub fn insert_item(
     let request = serde_json::json!([
         item.name.as_str(),
         item.quantity.get(),
+        item.price.cents(),
         item.description.as_str()
     ])
     .to_string();
     let params = [
         ParameterValue::Str(item.name.as_str().to_owned()),
         ParameterValue::Int32(item.quantity.get()),
+        ParameterValue::Int64(item.price.cents()),
         ParameterValue::Str(item.description.as_str().to_owned()),
         key_parameter(key),
         ParameterValue::Str(request.clone()),
@@ -337,23 +355,25 @@ pub struct ItemsPage {
     pub next: Option<ItemId>,
 }
 
-/// The newest `limit` items older than `before` (all items when `before` is `None`).
+/// The newest `limit` items of the listing older than `before` (from the newest when
+/// `before` is `None`).
 ///
 /// Keyset pagination over the primary key: one index scan, however deep the page.
 pub fn list_items_before(
     db: &Connection,
+    listing: &Listing,
     before: Option<ItemId>,
     limit: u32,
 ) -> Result<ItemsPage, AppError> {
-    let rows = query(
-        db,
-        &list_items_sql(),
-        &[
-            ParameterValue::Int64(before.map_or(i64::MAX, ItemId::get)),
-            // One more than asked tells whether an older page exists.
-            ParameterValue::Int64(i64::from(limit) + 1),
-        ],
-    )?;
+    let mut params = vec![
+        ParameterValue::Int64(before.map_or(i64::MAX, ItemId::get)),
+        // One more than asked tells whether an older page exists.
+        ParameterValue::Int64(i64::from(limit) + 1),
+    ];
+    if let Some(search) = &listing.search {
+        params.push(ParameterValue::Str(search.as_str().to_owned()));
+    }
+    let rows = query(db, &list_items_sql(listing), &params)?;
     let mut items = found_rows(&rows, 0)
         .map(Item::try_from)
         .collect::<Result<Vec<_>, _>>()?;
@@ -495,8 +515,9 @@ impl TryFrom<&[DbValue]> for Item {
             id: columns.int64(0, "id")?,
             name: columns.text(1, "name")?,
             quantity: columns.int32(2, "quantity")?,
-            description: columns.text(3, "description")?,
-            date_added: columns.utc_time(4, "date_added")?,
+            price_cents: columns.int64(3, "price_cents")?,
+            description: columns.text(4, "description")?,
+            date_added: columns.utc_time(5, "date_added")?,
         })
     }
 }
@@ -612,7 +633,11 @@ mod tests {
             created_with_key_sql(),
             buy_item_sql(),
             bought_with_key_sql(),
-            list_items_sql(),
+            list_items_sql(&Listing::default()),
+            list_items_sql(&Listing {
+                search: crate::listing::SearchTerms::parse("lamp").unwrap(),
+                include_sold_out: true,
+            }),
             find_item_sql(),
         ] {
             assert!(

@@ -4,9 +4,10 @@ use std::collections::HashMap;
 
 use crate::cookies::CSRF_FIELD;
 use crate::item::{
-    Description, FieldErrors, IdempotencyKey, ItemId, ItemName, NewItem, PurchaseQuantity,
-    Quantity, field,
+    Description, FieldErrors, IdempotencyKey, ItemId, ItemName, NewItem, NewItemParts, Price,
+    PurchaseQuantity, Quantity, field,
 };
+use crate::listing::{Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
 
 /// The hidden field carrying the form's one-time idempotency key.
 pub const IDEMPOTENCY_FIELD: &str = "idempotency_key";
@@ -14,6 +15,11 @@ pub const IDEMPOTENCY_FIELD: &str = "idempotency_key";
 /// The hidden field of a buy form shown on an older page: that page's `before` cursor, so
 /// the answer comes back to the page the person was looking at.
 pub const PAGE_FIELD: &str = "before";
+
+/// The hidden field of a buy form shown on the item's own page, so the answer comes back
+/// to that page.
+pub const BACK_FIELD: &str = "back";
+pub const BACK_TO_ITEM: &str = "item";
 
 /// The fields of a form body; the first value wins when a field is repeated.
 fn fields(body: &[u8]) -> HashMap<String, String> {
@@ -51,6 +57,7 @@ impl FormGuards {
 pub struct SellForm {
     pub name: String,
     pub quantity: String,
+    pub price: String,
     pub description: String,
     pub guards: FormGuards,
 }
@@ -63,17 +70,35 @@ impl SellForm {
         Self {
             name: take(field::NAME),
             quantity: take(field::QUANTITY),
+            price: take(field::PRICE),
             description: take(field::DESCRIPTION),
             guards,
         }
     }
 
     pub fn validate(&self) -> Result<NewItem, FieldErrors> {
-        NewItem::from_parts(
-            ItemName::parse(&self.name),
-            Quantity::parse_text(&self.quantity),
-            Description::parse(&self.description),
-        )
+        NewItem::from_parts(NewItemParts {
+            name: ItemName::parse(&self.name),
+            quantity: Quantity::parse_text(&self.quantity),
+            price: Price::parse_text(&self.price),
+            description: Description::parse(&self.description),
+        })
+    }
+}
+
+/// Where a buy form was shown, so the answer goes back there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuyFormPage {
+    /// A page of a listing (its search and filter, and its cursor when older); malformed
+    /// values count as the plain first page.
+    Listing(Listing, Option<ItemId>),
+    /// The item's own page.
+    Item,
+}
+
+impl Default for BuyFormPage {
+    fn default() -> Self {
+        Self::Listing(Listing::default(), None)
     }
 }
 
@@ -81,9 +106,7 @@ impl SellForm {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BuyForm {
     pub quantity: String,
-    /// The page of the listing the form was on (`None`: the first page); a malformed
-    /// value is treated as the first page.
-    pub page: Option<ItemId>,
+    pub page: BuyFormPage,
     pub guards: FormGuards,
 }
 
@@ -93,9 +116,20 @@ impl BuyForm {
         let guards = FormGuards::take(&mut fields);
         Self {
             quantity: fields.remove(field::QUANTITY).unwrap_or_default(),
-            page: fields
-                .remove(PAGE_FIELD)
-                .and_then(|page| ItemId::parse(&page)),
+            page: if fields.get(BACK_FIELD).map(String::as_str) == Some(BACK_TO_ITEM) {
+                BuyFormPage::Item
+            } else {
+                let listing = Listing::from_query(
+                    fields.get(SEARCH_PARAM).map(String::as_str),
+                    fields.get(SOLD_OUT_PARAM).map(String::as_str),
+                );
+                BuyFormPage::Listing(
+                    listing.unwrap_or_default(),
+                    fields
+                        .remove(PAGE_FIELD)
+                        .and_then(|page| ItemId::parse(&page)),
+                )
+            },
             guards,
         }
     }
@@ -112,7 +146,7 @@ mod tests {
     #[test]
     fn fields_are_decoded_and_the_first_repeat_wins() {
         let form = SellForm::parse(
-            b"name=Old+lamp&quantity=2&description=Brass%21&name=Other&csrf_token=t&idempotency_key=k1",
+            b"name=Old+lamp&quantity=2&price=12.50&description=Brass%21&name=Other&csrf_token=t&idempotency_key=k1",
         );
         assert_eq!(form.name, "Old lamp");
         assert_eq!(form.quantity, "2");
@@ -131,7 +165,12 @@ mod tests {
     #[test]
     fn missing_fields_are_reported_as_missing() {
         let errors = SellForm::parse(b"").validate().unwrap_err();
-        for name in [field::NAME, field::QUANTITY, field::DESCRIPTION] {
+        for name in [
+            field::NAME,
+            field::QUANTITY,
+            field::PRICE,
+            field::DESCRIPTION,
+        ] {
             assert!(errors.get(name).is_some(), "{name}");
         }
     }
@@ -153,10 +192,20 @@ mod tests {
     #[test]
     fn a_buy_form_remembers_the_page_it_was_on() {
         assert_eq!(
-            BuyForm::parse(b"quantity=1&before=120").page,
-            ItemId::parse("120")
+            BuyForm::parse(b"quantity=1&before=120&q=lamp&sold_out=show").page,
+            BuyFormPage::Listing(
+                Listing::from_query(Some("lamp"), Some("show")).unwrap(),
+                ItemId::parse("120")
+            )
         );
-        assert_eq!(BuyForm::parse(b"quantity=1&before=x").page, None);
-        assert_eq!(BuyForm::parse(b"quantity=1").page, None);
+        assert_eq!(
+            BuyForm::parse(b"quantity=1&before=x&sold_out=nonsense").page,
+            BuyFormPage::default()
+        );
+        assert_eq!(BuyForm::parse(b"quantity=1").page, BuyFormPage::default());
+        assert_eq!(
+            BuyForm::parse(b"quantity=1&back=item").page,
+            BuyFormPage::Item
+        );
     }
 }

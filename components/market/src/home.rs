@@ -1,20 +1,52 @@
-//! The home page as both the pages and the items component serve it: the listing
-//! around the sell form (fresh, or handed back with mistakes marked).
+//! The pages with forms, as both the pages and the items component serve them: the home
+//! page (the listing around the sell form, fresh or handed back with mistakes marked)
+//! and an item's own page.
 
 use crate::cache;
+use crate::config;
 use crate::cookies::{self, CsrfToken, Notice};
+use crate::db;
 use crate::error::AppError;
 use crate::form::SellForm;
-use crate::http::{self, Response, StatusCode};
-use crate::item::{FieldErrors, ItemId};
-use crate::views::{self, HomeView};
+use crate::http::{self, Request, Response, StatusCode};
+use crate::item::{FieldErrors, Item, ItemId};
+use crate::listing::Listing;
+use crate::views::{self, HomeView, ItemView, Visitor};
 
 /// Items per page on the home page.
 pub const PAGE_SIZE: u32 = 50;
 
-/// The address of a page of the listing: the newest items, or those older than `before`.
-pub fn page_path(before: Option<ItemId>) -> String {
-    before.map_or_else(|| "/".to_owned(), |before| format!("/?before={before}"))
+/// What a page read from the visitor's cookies, and must hand back in its response.
+pub struct VisitorCookies {
+    pub csrf_token: CsrfToken,
+    /// The token is new: the response must set it.
+    fresh_token: bool,
+    pub notice: Option<Notice>,
+}
+
+impl VisitorCookies {
+    /// The visitor's CSRF token (a new one if they hold none) and pending notice.
+    pub fn read(request: &Request) -> Result<Self, AppError> {
+        let (csrf_token, fresh_token) = match CsrfToken::from_request(request) {
+            Some(token) => (token, false),
+            None => (CsrfToken::generate()?, true),
+        };
+        Ok(Self {
+            csrf_token,
+            fresh_token,
+            notice: Notice::from_request(request),
+        })
+    }
+
+    /// Hands out a new token, and clears the notice once it was shown.
+    pub fn write(&self, response: &mut Response) {
+        if self.fresh_token {
+            http::set_cookie(response, &self.csrf_token.set_cookie());
+        }
+        if self.notice.is_some() {
+            http::set_cookie(response, &Notice::clear_cookie());
+        }
+    }
 }
 
 /// The visitor's form state, to render around the listing.
@@ -33,6 +65,7 @@ impl<'a> FormState<'a> {
         static EMPTY_FORM: SellForm = SellForm {
             name: String::new(),
             quantity: String::new(),
+            price: String::new(),
             description: String::new(),
             guards: crate::form::FormGuards {
                 csrf_token: None,
@@ -50,26 +83,78 @@ impl<'a> FormState<'a> {
     }
 }
 
+/// The name of the item a notice is about: from the items at hand, else from Postgres
+/// (a notice is shown once, so this costs a query only then).
+fn notice_with_name(
+    notice: Option<Notice>,
+    at_hand: &[Item],
+) -> Result<Option<(Notice, Option<String>)>, AppError> {
+    let Some(notice) = notice else {
+        return Ok(None);
+    };
+    let id = match notice {
+        Notice::Listed(id) | Notice::Bought { item: id, .. } => id,
+    };
+    let name = match at_hand.iter().find(|item| item.id() == id) {
+        Some(item) => Some(item.name.clone()),
+        None => db::find_item(&db::open()?, id)?.map(|item| item.name),
+    };
+    Ok(Some((notice, name)))
+}
+
 /// Loads a page of the listing and renders the home page around the form, with a fresh
 /// one-time key for its forms.
 pub fn render(
     status: StatusCode,
+    listing: &Listing,
     before: Option<ItemId>,
     state: FormState,
 ) -> Result<Response, AppError> {
-    let page = cache::list_items_before(before, PAGE_SIZE)?;
+    let page = cache::list_items_before(listing, before, PAGE_SIZE)?;
     let idempotency_key = cookies::random_token()?;
+    let notice = notice_with_name(state.notice, &page.items)?;
     Ok(http::html(
         status,
         views::home(&HomeView {
             page: &page,
+            listing,
             before,
             form: state.form,
             errors: state.errors,
-            csrf_token: state.csrf_token.as_str(),
-            idempotency_key: &idempotency_key,
-            notice: state.notice,
-            buy_error: state.buy_error,
+            currency: &config::currency()?,
+            visitor: Visitor {
+                csrf_token: state.csrf_token.as_str(),
+                idempotency_key: &idempotency_key,
+                notice: notice.as_ref().map(|(n, name)| (*n, name.as_deref())),
+                buy_error: state.buy_error,
+            },
+        }),
+    ))
+}
+
+/// An item's own page (404 for an unknown id), with the visitor's notice or the reason
+/// their purchase failed.
+pub fn render_item(
+    status: StatusCode,
+    id: ItemId,
+    csrf_token: &CsrfToken,
+    notice: Option<Notice>,
+    buy_error: Option<&str>,
+) -> Result<Response, AppError> {
+    let item = db::find_item(&db::open()?, id)?.ok_or(AppError::NotFound)?;
+    let idempotency_key = cookies::random_token()?;
+    let notice = notice_with_name(notice, std::slice::from_ref(&item))?;
+    Ok(http::html(
+        status,
+        views::item_page(&ItemView {
+            item: &item,
+            currency: &config::currency()?,
+            visitor: Visitor {
+                csrf_token: csrf_token.as_str(),
+                idempotency_key: &idempotency_key,
+                notice: notice.as_ref().map(|(n, name)| (*n, name.as_deref())),
+                buy_error: buy_error.map(|message| (id, message)),
+            },
         }),
     ))
 }

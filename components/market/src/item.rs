@@ -11,6 +11,8 @@ pub const NAME_MAX_CHARS: usize = 256;
 pub const QUANTITY_MAX: i32 = 1_000_000;
 /// Longest description, in characters, after trimming.
 pub const DESCRIPTION_MAX_CHARS: usize = 2_000;
+/// Highest price, in cents (1,000,000.00 in the shop's currency).
+pub const PRICE_MAX_CENTS: i64 = 100_000_000;
 
 /// The id Postgres gave an item.
 #[derive(
@@ -127,6 +129,106 @@ impl PurchaseQuantity {
     }
 }
 
+/// What one unit costs, in cents of the shop's currency: 0.00..=1,000,000.00, exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price(i64);
+
+impl Price {
+    fn invalid() -> String {
+        format!(
+            "Enter a price from 0.00 to {}, like 12.50.",
+            format_cents(PRICE_MAX_CENTS)
+        )
+    }
+
+    /// Parses an amount as a person types it or a client sends it: digits, then
+    /// optionally a point and one or two decimals (`12`, `12.5`, `12.50`).
+    pub fn parse_text(raw: &str) -> Result<Self, String> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err("Enter a price.".into());
+        }
+        let (units, cents) = text.split_once('.').unwrap_or((text, ""));
+        let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+        if units.is_empty() || !all_digits(units) || !all_digits(cents) || cents.len() > 2 {
+            return Err(Self::invalid());
+        }
+        // All digits: anything that does not fit is simply too large.
+        let units = units.parse::<i64>().unwrap_or(i64::MAX);
+        let cents = format!("{cents:0<2}").parse::<i64>().unwrap_or(0);
+        units
+            .checked_mul(100)
+            .and_then(|value| value.checked_add(cents))
+            .filter(|value| *value <= PRICE_MAX_CENTS)
+            .map(Self)
+            .ok_or_else(Self::invalid)
+    }
+
+    /// A price read back from storage.
+    pub fn from_cents(cents: i64) -> Result<Self, String> {
+        if (0..=PRICE_MAX_CENTS).contains(&cents) {
+            Ok(Self(cents))
+        } else {
+            Err(Self::invalid())
+        }
+    }
+
+    pub fn cents(self) -> i64 {
+        self.0
+    }
+
+    /// The amount with two decimals and no separators, as the API sends it (`1234.50`).
+    pub fn amount(self) -> String {
+        format!("{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+/// The shop's one currency: an ISO 4217 code, three capital letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(format!(
+                "the currency must be an ISO 4217 code like EUR, not {raw:?}"
+            ))
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+
+    /// A price as people read it: `1,234.50 EUR`.
+    pub fn format(&self, price: Price) -> String {
+        format!("{} {}", format_cents(price.cents()), self.0)
+    }
+}
+
+/// Cents as an amount with thousands separators and two decimals (`1,234.50`).
+pub fn format_cents(cents: i64) -> String {
+    format!("{}.{:02}", group_thousands(cents / 100), cents % 100)
+}
+
+/// A whole number with thousands separators (`1,000,000`).
+pub fn group_thousands(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if value < 0 {
+        grouped.push('-');
+    }
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
 /// A client's key for one logical write: 1..=255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(String);
@@ -219,6 +321,7 @@ impl FieldErrors {
 pub mod field {
     pub const NAME: &str = "name";
     pub const QUANTITY: &str = "quantity";
+    pub const PRICE: &str = "price";
     pub const DESCRIPTION: &str = "description";
 }
 
@@ -227,31 +330,45 @@ pub mod field {
 pub struct NewItem {
     pub name: ItemName,
     pub quantity: Quantity,
+    pub price: Price,
     pub description: Description,
+}
+
+/// The separately parsed parts of a new item, each valid or with its message.
+pub struct NewItemParts {
+    pub name: Result<ItemName, String>,
+    pub quantity: Result<Quantity, String>,
+    pub price: Result<Price, String>,
+    pub description: Result<Description, String>,
 }
 
 impl NewItem {
     /// Builds an item from separately parsed parts, collecting a message for every wrong field.
-    pub fn from_parts(
-        name: Result<ItemName, String>,
-        quantity: Result<Quantity, String>,
-        description: Result<Description, String>,
-    ) -> Result<Self, FieldErrors> {
-        match (name, quantity, description) {
-            (Ok(name), Ok(quantity), Ok(description)) => Ok(Self {
+    pub fn from_parts(parts: NewItemParts) -> Result<Self, FieldErrors> {
+        match parts {
+            NewItemParts {
+                name: Ok(name),
+                quantity: Ok(quantity),
+                price: Ok(price),
+                description: Ok(description),
+            } => Ok(Self {
                 name,
                 quantity,
+                price,
                 description,
             }),
-            (name, quantity, description) => {
+            parts => {
                 let mut errors = FieldErrors::default();
-                if let Err(e) = name {
+                if let Err(e) = parts.name {
                     errors.add(field::NAME, e);
                 }
-                if let Err(e) = quantity {
+                if let Err(e) = parts.quantity {
                     errors.add(field::QUANTITY, e);
                 }
-                if let Err(e) = description {
+                if let Err(e) = parts.price {
+                    errors.add(field::PRICE, e);
+                }
+                if let Err(e) = parts.description {
                     errors.add(field::DESCRIPTION, e);
                 }
                 Err(errors)
@@ -266,6 +383,7 @@ pub struct Item {
     pub id: i64,
     pub name: String,
     pub quantity: i32,
+    pub price_cents: i64,
     pub description: String,
     /// When it was listed, RFC 3339 in UTC.
     pub date_added: String,
@@ -274,6 +392,10 @@ pub struct Item {
 impl Item {
     pub fn id(&self) -> ItemId {
         ItemId(self.id)
+    }
+
+    pub fn price(&self) -> Price {
+        Price(self.price_cents)
     }
 }
 
@@ -291,6 +413,53 @@ pub struct Purchase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prices_are_read_exactly_with_up_to_two_decimals() {
+        let cents = |text: &str| Price::parse_text(text).map(Price::cents);
+        assert_eq!(cents("12"), Ok(1200));
+        assert_eq!(cents(" 12.5 "), Ok(1250));
+        assert_eq!(cents("0.07"), Ok(7));
+        assert_eq!(cents("0"), Ok(0));
+        assert_eq!(
+            cents("12."),
+            Ok(1200),
+            "a trailing point, as some keyboards leave it"
+        );
+        assert_eq!(cents("1000000.00"), Ok(PRICE_MAX_CENTS));
+        // Each with the reason it is refused.
+        for (text, why) in [
+            ("", "empty"),
+            ("12.345", "three decimals"),
+            ("-1", "negative"),
+            ("1e3", "exponent"),
+            ("12,50", "comma as decimal point"),
+            ("1,000", "thousands separator"),
+            (".5", "no whole part"),
+            ("1000000.01", "above the maximum"),
+            ("99999999999999999999", "past i64"),
+            ("NaN", "not a number"),
+        ] {
+            assert!(cents(text).is_err(), "{text:?} ({why}) was accepted");
+        }
+    }
+
+    #[test]
+    fn amounts_and_counts_get_thousands_separators() {
+        assert_eq!(format_cents(123_456_789), "1,234,567.89");
+        assert_eq!(format_cents(5), "0.05");
+        assert_eq!(group_thousands(1_000_000), "1,000,000");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(Price::parse_text("1234.5").unwrap().amount(), "1234.50");
+        let euro = Currency::parse("EUR").unwrap();
+        assert_eq!(
+            euro.format(Price::from_cents(123_450).unwrap()),
+            "1,234.50 EUR"
+        );
+        assert!(Currency::parse("eur").is_err());
+        assert!(Currency::parse("EURO").is_err());
+    }
 
     #[test]
     fn names_are_trimmed_and_kept_otherwise_as_typed() {
@@ -368,14 +537,16 @@ mod tests {
 
     #[test]
     fn a_new_item_reports_every_wrong_field_at_once() {
-        let errors = NewItem::from_parts(
-            ItemName::parse(""),
-            Quantity::parse_text("-1"),
-            Description::parse("fine"),
-        )
+        let errors = NewItem::from_parts(NewItemParts {
+            name: ItemName::parse(""),
+            quantity: Quantity::parse_text("-1"),
+            price: Price::parse_text("2.999"),
+            description: Description::parse("fine"),
+        })
         .unwrap_err();
         assert!(errors.get(field::NAME).is_some());
         assert!(errors.get(field::QUANTITY).is_some());
+        assert!(errors.get(field::PRICE).is_some());
         assert!(errors.get(field::DESCRIPTION).is_none());
     }
 

@@ -1,5 +1,5 @@
 //! The marketplace's core, shared by every component: domain types and validation
-//! (`item`), the form and JSON shapes (`form`, `api`), SQL (`db`), HTML (`views`,
+//! (`item`), what a listing shows (`listing`), the form and JSON shapes (`form`, `api`), SQL (`db`), HTML (`views`,
 //! `home`), cookies, configuration, the error type and the HTTP plumbing.
 //!
 //! Everything but `db`, `config` and `spin` runs natively, so it is unit-tested with
@@ -15,6 +15,7 @@ pub mod form;
 pub mod home;
 pub mod http;
 pub mod item;
+pub mod listing;
 pub mod spin;
 pub mod views;
 

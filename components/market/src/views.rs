@@ -5,11 +5,13 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::cookies::{CSRF_FIELD, Notice};
 use crate::db::ItemsPage;
-use crate::form::{IDEMPOTENCY_FIELD, PAGE_FIELD, SellForm};
+use crate::form::{BACK_FIELD, BACK_TO_ITEM, IDEMPOTENCY_FIELD, PAGE_FIELD, SellForm};
 use crate::http::StatusCode;
 use crate::item::{
-    DESCRIPTION_MAX_CHARS, FieldErrors, Item, ItemId, NAME_MAX_CHARS, QUANTITY_MAX, field,
+    Currency, DESCRIPTION_MAX_CHARS, FieldErrors, Item, ItemId, NAME_MAX_CHARS, QUANTITY_MAX,
+    field, group_thousands,
 };
+use crate::listing::{Listing, SEARCH_MAX_CHARS, SEARCH_PARAM, SOLD_OUT_PARAM, SearchTerms};
 
 /// Where the stylesheet is served (by the pages component).
 pub const STYLESHEET_PATH: &str = "/static/site.css";
@@ -32,125 +34,195 @@ fn layout(title: &str, content: Markup) -> Markup {
     }
 }
 
-/// Everything the home page shows.
-pub struct HomeView<'a> {
-    pub page: &'a ItemsPage,
-    /// The cursor of this page when it is an older one (reached through `?before=`).
-    pub before: Option<ItemId>,
-    pub form: &'a SellForm,
-    pub errors: &'a FieldErrors,
+/// What every page with forms carries for the visitor.
+pub struct Visitor<'a> {
     pub csrf_token: &'a str,
     /// The one-time key every form of this rendering carries.
     pub idempotency_key: &'a str,
-    /// What the visitor just did, to confirm.
-    pub notice: Option<Notice>,
+    /// What the visitor just did, to confirm, with the item's name when known.
+    pub notice: Option<(Notice, Option<&'a str>)>,
     /// A failed purchase, shown on its item.
     pub buy_error: Option<(ItemId, &'a str)>,
 }
 
+/// Everything the home page shows.
+pub struct HomeView<'a> {
+    pub page: &'a ItemsPage,
+    pub listing: &'a Listing,
+    /// The cursor of this page when it is an older one (reached through `?before=`).
+    pub before: Option<ItemId>,
+    pub form: &'a SellForm,
+    pub errors: &'a FieldErrors,
+    pub currency: &'a Currency,
+    pub visitor: Visitor<'a>,
+}
+
 impl HomeView<'_> {
-    fn item_name(&self, id: ItemId) -> Option<&str> {
-        self.page
-            .items
-            .iter()
-            .find(|item| item.id() == id)
-            .map(|item| item.name.as_str())
+    fn shows(&self, id: ItemId) -> bool {
+        self.page.items.iter().any(|item| item.id() == id)
     }
 }
 
 pub fn home(view: &HomeView) -> Markup {
     let older = view.before.is_some();
+    let search = view.listing.search.as_ref().map(SearchTerms::as_str);
     // A failed purchase of an item this page does not show is reported at the top.
     let unplaced_buy_error = view
+        .visitor
         .buy_error
-        .filter(|(id, _)| view.item_name(*id).is_none())
+        .filter(|(id, _)| !view.shows(*id))
         .map(|(_, message)| message);
+    let title = match search {
+        Some(terms) => format!("Search results for “{terms}”"),
+        None => "For sale".to_owned(),
+    };
     let content = html! {
+        h1 { (title) }
+        (search_form(view.listing))
+        (notice(&view.visitor))
         @if let Some(message) = unplaced_buy_error {
             p.alert #buy-error role="alert" { (message) }
         }
-        @if let Some(notice) = view.notice {
-            p.notice #confirmation role="status" { (notice_text(view, notice)) }
-        }
         @if !view.errors.is_empty() {
             p.alert #form-errors role="alert" { "Please correct the fields marked below." }
+        }
+        section.listing aria-labelledby="listing-heading" {
+            h2 #listing-heading {
+                @if older { "Older items" } @else if search.is_some() { "Newest matches first" }
+                @else { "Newest first" }
+            }
+            @if view.page.items.is_empty() {
+                p.empty { (empty_listing_text(view.listing, older)) }
+            } @else {
+                ol.items { @for item in &view.page.items { (item_card(view, item)) } }
+            }
+            nav.pagination aria-label="Pages and filters" {
+                @if older { a href=(view.listing.page_path(None)) { "Newest items" } }
+                @if let Some(next) = view.page.next {
+                    a rel="next" href=(view.listing.page_path(Some(next))) { "Older items" }
+                }
+                @if view.listing.include_sold_out {
+                    a href=(view.listing.with_sold_out(false).page_path(None)) { "Hide sold-out items" }
+                } @else {
+                    a href=(view.listing.with_sold_out(true).page_path(None)) { "Show sold-out items too" }
+                }
+            }
         }
         section.sell aria-labelledby="sell-heading" {
             h2 #sell-heading { "Sell an item" }
             (sell_form(view))
         }
-        section.listing aria-labelledby="listing-heading" {
-            h2 #listing-heading { @if older { "Older items" } @else { "For sale" } }
-            @if view.page.items.is_empty() {
-                p.empty {
-                    @if older { "There are no older items." }
-                    @else { "Nothing is for sale yet. List the first item with the form above." }
-                }
-            } @else {
-                ol.items { @for item in &view.page.items { (item_card(view, item)) } }
-            }
-            nav.pagination aria-label="Pages" {
-                @if older { a href="/" { "Newest items" } }
-                @if let Some(next) = view.page.next {
-                    a rel="next" href={ "/?before=" (next) } { "Older items" }
-                }
-            }
-        }
     };
-    layout("For sale", content)
+    layout(&title, content)
 }
 
-fn notice_text(view: &HomeView, notice: Notice) -> String {
-    match notice {
-        Notice::Listed(id) => match view.item_name(id) {
-            Some(name) => format!("“{name}” is now listed for sale."),
-            None => "Your item is now listed for sale.".into(),
-        },
-        Notice::Bought { item, quantity } => match view.item_name(item) {
-            Some(name) => format!("You bought {quantity} × “{name}”."),
-            None => format!("You bought {quantity} units."),
-        },
+fn empty_listing_text(listing: &Listing, older: bool) -> String {
+    match (&listing.search, older) {
+        (_, true) => "There are no older items.".to_owned(),
+        (Some(terms), false) => format!(
+            "Nothing {}matches “{}”. Try other words{}.",
+            if listing.include_sold_out {
+                ""
+            } else {
+                "in stock "
+            },
+            terms.as_str(),
+            if listing.include_sold_out {
+                ""
+            } else {
+                ", or show sold-out items too"
+            }
+        ),
+        (None, false) if listing.include_sold_out => {
+            "Nothing is listed yet. List the first item with the form below.".to_owned()
+        }
+        (None, false) => {
+            "Nothing is for sale right now. List the first item with the form below.".to_owned()
+        }
     }
+}
+
+/// The search box: words to look for, kept as typed; the sold-out filter carried along.
+fn search_form(listing: &Listing) -> Markup {
+    html! {
+        form.search role="search" method="get" action="/" {
+            label for="search" { "Search items" }
+            input #search type="search" name=(SEARCH_PARAM)
+                value=[listing.search.as_ref().map(SearchTerms::as_str)]
+                maxlength=(SEARCH_MAX_CHARS);
+            @if listing.include_sold_out {
+                input type="hidden" name=(SOLD_OUT_PARAM) value="show";
+            }
+            button type="submit" { "Search" }
+        }
+    }
+}
+
+fn notice(visitor: &Visitor) -> Markup {
+    let Some((notice, name)) = visitor.notice else {
+        return html! {};
+    };
+    let text = match (notice, name) {
+        (Notice::Listed(_), Some(name)) => format!("“{name}” is now listed for sale."),
+        (Notice::Listed(_), None) => "Your item is now listed for sale.".into(),
+        (Notice::Bought { quantity, .. }, Some(name)) => format!(
+            "You bought {} × “{name}”.",
+            group_thousands(i64::from(quantity))
+        ),
+        (Notice::Bought { quantity, .. }, None) => {
+            format!("You bought {} units.", group_thousands(i64::from(quantity)))
+        }
+    };
+    html! { p.notice #confirmation role="status" { (text) } }
 }
 
 /// The hidden fields every form carries: the CSRF token and its own one-time key (the
 /// page's key, suffixed with the item for buy forms, so no two forms share one).
-fn form_guards(view: &HomeView, item: Option<&Item>) -> Markup {
+fn form_guards(visitor: &Visitor, item: Option<&Item>) -> Markup {
     html! {
-        input type="hidden" name=(CSRF_FIELD) value=(view.csrf_token);
+        input type="hidden" name=(CSRF_FIELD) value=(visitor.csrf_token);
         @match item {
-            Some(item) => input type="hidden" name=(IDEMPOTENCY_FIELD) value={ (view.idempotency_key) "-" (item.id) };,
-            None => input type="hidden" name=(IDEMPOTENCY_FIELD) value=(view.idempotency_key);,
+            Some(item) => input type="hidden" name=(IDEMPOTENCY_FIELD) value={ (visitor.idempotency_key) "-" (item.id) };,
+            None => input type="hidden" name=(IDEMPOTENCY_FIELD) value=(visitor.idempotency_key);,
         }
     }
 }
 
 fn sell_form(view: &HomeView) -> Markup {
     let (form, errors) = (view.form, view.errors);
+    let invalid = |name: &str| errors.get(name).map(|_| "true");
+    let described = |name: &str| errors.get(name).map(|_| format!("{name}-error"));
     html! {
         form #sell-form method="post" action="/items" novalidate {
-            (form_guards(view, None))
+            (form_guards(&view.visitor, None))
             (labelled_field(field::NAME, "Name", errors, html! {
                 input #name type="text" name=(field::NAME) value=(form.name)
                     maxlength=(NAME_MAX_CHARS) required
-                    aria-invalid=[errors.get(field::NAME).map(|_| "true")];
+                    aria-invalid=[invalid(field::NAME)] aria-describedby=[described(field::NAME)];
             }))
             (labelled_field(field::QUANTITY, "Quantity", errors, html! {
                 input #quantity type="number" name=(field::QUANTITY) value=(form.quantity)
                     min="0" max=(QUANTITY_MAX) step="1" inputmode="numeric" required
-                    aria-invalid=[errors.get(field::QUANTITY).map(|_| "true")];
+                    aria-invalid=[invalid(field::QUANTITY)] aria-describedby=[described(field::QUANTITY)];
+            }))
+            (labelled_field(field::PRICE, &format!("Price per unit ({})", view.currency.code()), errors, html! {
+                input #price type="text" name=(field::PRICE) value=(form.price)
+                    inputmode="decimal" placeholder="12.50" required
+                    aria-invalid=[invalid(field::PRICE)] aria-describedby=[described(field::PRICE)];
             }))
             (labelled_field(field::DESCRIPTION, "Description", errors, html! {
                 textarea #description name=(field::DESCRIPTION) rows="4"
                     maxlength=(DESCRIPTION_MAX_CHARS) required
-                    aria-invalid=[errors.get(field::DESCRIPTION).map(|_| "true")] { (form.description) }
+                    aria-invalid=[invalid(field::DESCRIPTION)]
+                    aria-describedby=[described(field::DESCRIPTION)] { (form.description) }
             }))
             button type="submit" { "List item" }
         }
     }
 }
 
-/// A label, the control, and the message beside it when the field is wrong.
+/// A label, the control, and the message beside it when the field is wrong (the control
+/// points at it with `aria-describedby`).
 fn labelled_field(name: &str, label: &str, errors: &FieldErrors, control: Markup) -> Markup {
     html! {
         div.field {
@@ -163,39 +235,113 @@ fn labelled_field(name: &str, label: &str, errors: &FieldErrors, control: Markup
     }
 }
 
+/// Stock as people read it: "Sold out", or "1,000 in stock".
+fn stock_text(quantity: i32) -> String {
+    match quantity {
+        0 => "Sold out".to_owned(),
+        n => format!("{} in stock", group_thousands(i64::from(n))),
+    }
+}
+
 fn item_card(view: &HomeView, item: &Item) -> Markup {
     let buy_error = view
+        .visitor
         .buy_error
         .filter(|(id, _)| *id == item.id())
         .map(|(_, message)| message);
     html! {
         li.item #{ "item-" (item.id) } {
-            h3 { (item.name) }
-            @if item.quantity == 0 {
-                p.stock.sold-out { "Sold out" }
-            } @else {
-                p.stock { (item.quantity) " in stock" }
-            }
+            h3 { a href={ "/items/" (item.id) } { (item.name) } }
+            p.price { (view.currency.format(item.price())) }
+            p.stock.sold-out[item.quantity == 0] { (stock_text(item.quantity)) }
             p.description { (item.description) }
-            p.added { "Listed " time datetime=(item.date_added) { (item.date_added.get(..10).unwrap_or(&item.date_added)) } }
-            @if item.quantity > 0 {
-                form.buy method="post" action={ "/items/" (item.id) "/buy" } novalidate {
-                    (form_guards(view, Some(item)))
-                    @if let Some(before) = view.before {
-                        input type="hidden" name=(PAGE_FIELD) value=(before);
-                    }
-                    label for={ "buy-quantity-" (item.id) } { "Quantity" }
-                    input id={ "buy-quantity-" (item.id) } type="number" name=(field::QUANTITY)
-                        value="1" min="1" max=(item.quantity) step="1" inputmode="numeric" required
-                        aria-invalid=[buy_error.map(|_| "true")];
-                    button type="submit" { "Buy" }
-                }
-            }
-            @if let Some(message) = buy_error {
-                p.field-error id={ "buy-error-" (item.id) } role="alert" { (message) }
-            }
+            p.added { "Listed " time datetime=(item.date_added) { (listed_on(item)) } }
+            (buy_form(&view.visitor, item, buy_error, BuyFormOrigin::Listing(view.listing, view.before)))
         }
     }
+}
+
+fn listed_on(item: &Item) -> &str {
+    item.date_added.get(..10).unwrap_or(&item.date_added)
+}
+
+/// Where a buy form is shown, so the answer comes back there.
+#[derive(Clone, Copy)]
+enum BuyFormOrigin<'a> {
+    /// A page of a listing (its `before` cursor when older).
+    Listing(&'a Listing, Option<ItemId>),
+    /// The item's own page.
+    ItemPage,
+}
+
+/// The buy form of an item in stock, with the reason the last try failed beside it.
+fn buy_form(
+    visitor: &Visitor,
+    item: &Item,
+    error: Option<&str>,
+    origin: BuyFormOrigin<'_>,
+) -> Markup {
+    let error_id = format!("buy-error-{}", item.id);
+    html! {
+        @if item.quantity > 0 {
+            form.buy method="post" action={ "/items/" (item.id) "/buy" } novalidate {
+                (form_guards(visitor, Some(item)))
+                @match origin {
+                    BuyFormOrigin::Listing(listing, before) => {
+                        @if let Some(search) = &listing.search {
+                            input type="hidden" name=(SEARCH_PARAM) value=(search.as_str());
+                        }
+                        @if listing.include_sold_out {
+                            input type="hidden" name=(SOLD_OUT_PARAM) value="show";
+                        }
+                        @if let Some(before) = before {
+                            input type="hidden" name=(PAGE_FIELD) value=(before);
+                        }
+                    },
+                    BuyFormOrigin::ItemPage => input type="hidden" name=(BACK_FIELD) value=(BACK_TO_ITEM);,
+                }
+                label for={ "buy-quantity-" (item.id) } { "Quantity" }
+                input id={ "buy-quantity-" (item.id) } type="number" name=(field::QUANTITY)
+                    value="1" min="1" max=(item.quantity) step="1" inputmode="numeric" required
+                    aria-invalid=[error.map(|_| "true")]
+                    aria-describedby=[error.map(|_| error_id.as_str())];
+                button type="submit" { "Buy" span.visually-hidden { " " (item.name) } }
+            }
+        }
+        @if let Some(message) = error {
+            p.field-error id=(error_id) role="alert" { (message) }
+        }
+    }
+}
+
+/// Everything an item's own page shows.
+pub struct ItemView<'a> {
+    pub item: &'a Item,
+    pub currency: &'a Currency,
+    pub visitor: Visitor<'a>,
+}
+
+/// `/items/{id}`: the item, its price and stock, when it was listed, and the buy form.
+pub fn item_page(view: &ItemView) -> Markup {
+    let item = view.item;
+    let buy_error = view
+        .visitor
+        .buy_error
+        .filter(|(id, _)| *id == item.id())
+        .map(|(_, message)| message);
+    let content = html! {
+        (notice(&view.visitor))
+        article.item-page aria-labelledby="item-name" {
+            h1 #item-name { (item.name) }
+            p.price { (view.currency.format(item.price())) " per unit" }
+            p.stock.sold-out[item.quantity == 0] { (stock_text(item.quantity)) }
+            p.description { (item.description) }
+            p.added { "Listed " time datetime=(item.date_added) { (listed_on(item)) } }
+            (buy_form(&view.visitor, item, buy_error, BuyFormOrigin::ItemPage))
+        }
+        p { a href="/" { "Back to everything for sale" } }
+    };
+    layout(&item.name, content)
 }
 
 /// The page for any error: the status, one sentence, and a way back.
@@ -220,28 +366,39 @@ mod tests {
             id,
             name: name.into(),
             quantity: 2,
+            price_cents: 123_450,
             description: "d".into(),
             date_added: "2026-11-22T10:00:00.000000Z".into(),
         }
     }
 
-    fn render(
+    fn render_with(
         page: &ItemsPage,
+        listing: &Listing,
         form: &SellForm,
         errors: &FieldErrors,
-        notice: Option<Notice>,
+        notice: Option<(Notice, Option<&str>)>,
     ) -> String {
         home(&HomeView {
             page,
+            listing,
             before: None,
             form,
             errors,
-            csrf_token: "tok",
-            idempotency_key: "key",
-            notice,
-            buy_error: None,
+            currency: &Currency::parse("EUR").unwrap(),
+            visitor: Visitor {
+                csrf_token: "tok",
+                idempotency_key: "key",
+                notice,
+                buy_error: None,
+            },
         })
         .into_string()
+    }
+
+    fn render(page: &ItemsPage, notice: Option<(Notice, Option<&str>)>) -> String {
+        let (form, errors) = (SellForm::default(), FieldErrors::default());
+        render_with(page, &Listing::default(), &form, &errors, notice)
     }
 
     #[test]
@@ -250,7 +407,7 @@ mod tests {
             items: vec![item(1, "<script>alert(1)</script>")],
             next: None,
         };
-        let html = render(&page, &SellForm::default(), &FieldErrors::default(), None);
+        let html = render(&page, None);
         assert!(!html.contains("<script>alert(1)"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     }
@@ -261,8 +418,40 @@ mod tests {
             items: vec![],
             next: None,
         };
-        let html = render(&page, &SellForm::default(), &FieldErrors::default(), None);
-        assert!(html.contains("Nothing is for sale yet"));
+        let html = render(&page, None);
+        assert!(html.contains("Nothing is for sale right now"));
+        assert!(html.contains("<h1>For sale</h1>"));
+    }
+
+    #[test]
+    fn a_search_keeps_its_words_in_the_box_the_heading_and_the_older_link() {
+        let page = ItemsPage {
+            items: vec![item(9, "Lamp")],
+            next: ItemId::parse("9"),
+        };
+        let listing = Listing::from_query(Some("brass \"lamp\""), None).unwrap();
+        let html = render_with(
+            &page,
+            &listing,
+            &SellForm::default(),
+            &FieldErrors::default(),
+            None,
+        );
+        assert!(html.contains(r#"value="brass &quot;lamp&quot;""#), "{html}");
+        assert!(html.contains("<h1>Search results for “brass &quot;lamp&quot;”</h1>"));
+        assert!(html.contains(r#"href="/?q=brass+%22lamp%22&amp;before=9""#));
+        let nothing = ItemsPage {
+            items: vec![],
+            next: None,
+        };
+        let html = render_with(
+            &nothing,
+            &listing,
+            &SellForm::default(),
+            &FieldErrors::default(),
+            None,
+        );
+        assert!(html.contains("Nothing in stock matches “brass &quot;lamp&quot;”"));
     }
 
     #[test]
@@ -274,59 +463,86 @@ mod tests {
         let form = SellForm {
             name: "Lamp \"x\"".into(),
             quantity: "-4".into(),
+            price: "1.234".into(),
             description: "Brass".into(),
             ..SellForm::default()
         };
         let mut errors = FieldErrors::default();
         errors.add(field::QUANTITY, "Enter a whole number from 0 to 1000000.");
-        let html = render(&page, &form, &errors, None);
+        errors.add(
+            field::PRICE,
+            "Enter a price from 0.00 to 1,000,000.00, like 12.50.",
+        );
+        let html = render_with(&page, &Listing::default(), &form, &errors, None);
         assert!(html.contains(r#"value="Lamp &quot;x&quot;""#), "{html}");
         assert!(html.contains(r#"value="-4""#));
+        assert!(html.contains(r#"value="1.234""#));
         assert!(html.contains(r#"id="quantity-error""#));
+        assert!(html.contains(r#"aria-describedby="quantity-error""#));
+        assert!(html.contains(r#"aria-describedby="price-error""#));
         assert!(!html.contains(r#"id="name-error""#));
     }
 
     #[test]
-    fn the_confirmation_names_the_listed_item_and_older_pages_are_linked() {
+    fn the_confirmation_names_the_item_and_older_pages_are_linked() {
         let page = ItemsPage {
             items: vec![item(7, "Lamp")],
             next: ItemId::parse("7"),
         };
         let id = ItemId::parse("7").unwrap();
-        let html = render(
-            &page,
-            &SellForm::default(),
-            &FieldErrors::default(),
-            Some(Notice::Listed(id)),
-        );
+        let html = render(&page, Some((Notice::Listed(id), Some("Lamp"))));
         assert!(html.contains("“Lamp” is now listed for sale."));
         assert!(html.contains(r#"href="/?before=7""#));
         let bought = Notice::Bought {
             item: id,
-            quantity: 2,
+            quantity: 2_000,
         };
-        let html = render(
-            &page,
-            &SellForm::default(),
-            &FieldErrors::default(),
-            Some(bought),
-        );
-        assert!(html.contains("You bought 2 × “Lamp”."));
+        let html = render(&page, Some((bought, Some("Lamp"))));
+        assert!(html.contains("You bought 2,000 × “Lamp”."));
     }
 
     #[test]
-    fn items_in_stock_have_a_buy_form_and_sold_out_items_are_marked() {
+    fn items_link_to_their_page_and_show_price_and_stock_with_separators() {
         let mut sold_out = item(2, "Chair");
         sold_out.quantity = 0;
+        let mut plenty = item(1, "Lamp");
+        plenty.quantity = 1_000_000;
         let page = ItemsPage {
-            items: vec![item(1, "Lamp"), sold_out],
+            items: vec![plenty, sold_out],
             next: None,
         };
-        let html = render(&page, &SellForm::default(), &FieldErrors::default(), None);
+        let html = render(&page, None);
+        assert!(html.contains(r#"<a href="/items/1">Lamp</a>"#));
+        assert!(html.contains("1,234.50 EUR"));
+        assert!(html.contains("1,000,000 in stock"));
         assert!(html.contains(r#"action="/items/1/buy""#));
         assert!(!html.contains(r#"action="/items/2/buy""#));
         assert!(html.contains("Sold out"));
         assert!(html.contains(r#"name="idempotency_key" value="key""#));
         assert!(html.contains(r#"name="idempotency_key" value="key-1""#));
+    }
+
+    #[test]
+    fn the_item_page_has_the_name_as_heading_and_a_buy_form_that_comes_back_to_it() {
+        let lamp = item(5, "Brass <lamp>");
+        let html = item_page(&ItemView {
+            item: &lamp,
+            currency: &Currency::parse("USD").unwrap(),
+            visitor: Visitor {
+                csrf_token: "tok",
+                idempotency_key: "key",
+                notice: None,
+                buy_error: Some((lamp.id(), "Only 2 left in stock.")),
+            },
+        })
+        .into_string();
+        assert!(
+            html.contains(r#"<h1 id="item-name">Brass &lt;lamp&gt;</h1>"#),
+            "{html}"
+        );
+        assert!(html.contains("1,234.50 USD per unit"));
+        assert!(html.contains(r#"name="back" value="item""#));
+        assert!(html.contains(r#"aria-describedby="buy-error-5""#));
+        assert!(html.contains("Only 2 left in stock."));
     }
 }

@@ -1,11 +1,11 @@
 //! The pages people browse: the home page (sell form and listing), its stylesheet, and
 //! the 404 page for every path no other component owns (this component's route is `/...`).
 
-use market::cookies::{CsrfToken, Notice};
 use market::error::{AppError, Audience};
-use market::home::{self, FormState};
+use market::home::{self, FormState, VisitorCookies};
 use market::http::{self, READ_ONLY, Request, Response, StatusCode};
 use market::item::ItemId;
+use market::listing::{Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
 use market::views::STYLESHEET_PATH;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -28,7 +28,9 @@ fn route(request: &Request) -> Response {
     result.unwrap_or_else(|error| error.into_response(Audience::Html))
 }
 
-/// The listing (newest first, or older than `?before=`) with an empty sell form.
+/// A page of the listing (newest first, or older than `?before=`; the whole listing or
+/// a search, `?q=`; in stock, or with sold-out items, `?sold_out=show`) above an empty
+/// sell form.
 fn home_page(request: &Request) -> Result<Response, AppError> {
     let before = request
         .query_param("before")
@@ -38,24 +40,20 @@ fn home_page(request: &Request) -> Result<Response, AppError> {
             })
         })
         .transpose()?;
-    let (token, fresh_token) = match CsrfToken::from_request(request) {
-        Some(token) => (token, false),
-        None => (CsrfToken::generate()?, true),
-    };
-    let notice = Notice::from_request(request);
+    let listing = Listing::from_query(
+        request.query_param(SEARCH_PARAM).as_deref(),
+        request.query_param(SOLD_OUT_PARAM).as_deref(),
+    )?;
+    let visitor = VisitorCookies::read(request)?;
     let mut response = home::render(
         StatusCode::OK,
+        &listing,
         before,
         FormState {
-            notice,
-            ..FormState::fresh(&token)
+            notice: visitor.notice,
+            ..FormState::fresh(&visitor.csrf_token)
         },
     )?;
-    if fresh_token {
-        http::set_cookie(&mut response, &token.set_cookie());
-    }
-    if notice.is_some() {
-        http::set_cookie(&mut response, &Notice::clear_cookie());
-    }
+    visitor.write(&mut response);
     Ok(response)
 }

@@ -2,7 +2,7 @@ use hyper::{Method, StatusCode};
 use market_tests::testing::spawn_app;
 use serde_json::{Value, json};
 
-const ITEM: &str = r#"{"name":"Desk","quantity":2,"description":"Oak, 120 cm."}"#;
+const ITEM: &str = r#"{"name":"Desk","quantity":2,"price":"9.99","description":"Oak, 120 cm."}"#;
 
 #[tokio::test]
 async fn creating_an_item_returns_201_with_the_stored_item_and_its_location() {
@@ -31,7 +31,7 @@ async fn listing_pages_newest_first_with_a_cursor_to_the_next_page() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
     for n in 1..=3 {
-        let body = json!({ "name": format!("Item {n}"), "quantity": n, "description": "d" });
+        let body = json!({ "name": format!("Item {n}"), "quantity": n, "price": "9.99", "description": "d" });
         ids.push(
             app.post_json("/api/items", &body.to_string()).await.json()["id"]
                 .as_i64()
@@ -84,61 +84,61 @@ async fn invalid_items_get_422_naming_each_wrong_field_and_store_nothing() {
     let cases = [
         (
             json!({}),
-            vec!["description", "name", "quantity"],
+            vec!["description", "name", "price", "quantity"],
             "all fields missing",
         ),
         (
-            json!({"name": "", "quantity": 1, "description": "d"}),
+            json!({"name": "", "quantity": 1, "price": "9.99", "description": "d"}),
             vec!["name"],
             "empty name",
         ),
         (
-            json!({"name": long, "quantity": 1, "description": "d"}),
+            json!({"name": long, "quantity": 1, "price": "9.99", "description": "d"}),
             vec!["name"],
             "name too long",
         ),
         (
-            json!({"name": 5, "quantity": 1, "description": "d"}),
+            json!({"name": 5, "quantity": 1, "price": "9.99", "description": "d"}),
             vec!["name"],
             "name not a string",
         ),
         (
-            json!({"name": "n", "quantity": -1, "description": "d"}),
+            json!({"name": "n", "quantity": -1, "price": "9.99", "description": "d"}),
             vec!["quantity"],
             "negative",
         ),
         (
-            json!({"name": "n", "quantity": 1_000_001, "description": "d"}),
+            json!({"name": "n", "quantity": 1_000_001, "price": "9.99", "description": "d"}),
             vec!["quantity"],
             "above the maximum",
         ),
         (
-            json!({"name": "n", "quantity": 2_147_483_648_i64, "description": "d"}),
+            json!({"name": "n", "quantity": 2_147_483_648_i64, "price": "9.99", "description": "d"}),
             vec!["quantity"],
             "past i32",
         ),
         (
-            json!({"name": "n", "quantity": 1.5, "description": "d"}),
+            json!({"name": "n", "quantity": 1.5, "price": "9.99", "description": "d"}),
             vec!["quantity"],
             "fraction",
         ),
         (
-            json!({"name": "n", "quantity": "1", "description": "d"}),
+            json!({"name": "n", "quantity": "1", "price": "9.99", "description": "d"}),
             vec!["quantity"],
             "number as a string",
         ),
         (
-            json!({"name": "n", "quantity": 1, "description": " "}),
+            json!({"name": "n", "quantity": 1, "price": "9.99", "description": " "}),
             vec!["description"],
             "blank description",
         ),
         (
-            json!({"name": "n", "quantity": 1, "description": "x".repeat(2001)}),
+            json!({"name": "n", "quantity": 1, "price": "9.99", "description": "x".repeat(2001)}),
             vec!["description"],
             "description too long",
         ),
         (
-            json!({"name": "a\u{0}b", "quantity": 1, "description": "d"}),
+            json!({"name": "a\u{0}b", "quantity": 1, "price": "9.99", "description": "d"}),
             vec!["name"],
             "NUL byte",
         ),
@@ -226,9 +226,9 @@ async fn other_content_types_get_415() {
 async fn bodies_over_64_kib_get_413_and_smaller_ones_are_read() {
     let app = spawn_app().await;
     let padding = |size: usize| {
-        let overhead = r#"{"name":"n","quantity":1,"description":""}"#.len();
+        let overhead = r#"{"name":"n","quantity":1,"price":"9.99","description":""}"#.len();
         format!(
-            r#"{{"name":"n","quantity":1,"description":"{}"}}"#,
+            r#"{{"name":"n","quantity":1,"price":"9.99","description":"{}"}}"#,
             " ".repeat(size - overhead)
         )
     };

@@ -101,9 +101,10 @@ async fn fill(browser: &Client, id: &str, value: &str) {
 }
 
 /// Fills in the sell form as a person would and submits it.
-async fn sell(browser: &Client, name: &str, quantity: &str, description: &str) {
+async fn sell(browser: &Client, name: &str, quantity: &str, price: &str, description: &str) {
     fill(browser, "name", name).await;
     fill(browser, "quantity", quantity).await;
+    fill(browser, "price", price).await;
     fill(browser, "description", description).await;
     let submit = Locator::Css("#sell-form button[type=submit]");
     browser.find(submit).await.unwrap().click().await.unwrap();
@@ -132,7 +133,7 @@ async fn a_person_lists_an_item_and_corrects_a_form_in_a_real_browser() {
     assert!(
         text_of(&browser, ".empty")
             .await
-            .contains("Nothing is for sale yet")
+            .contains("Nothing is for sale right now")
     );
     screenshot(&browser, "1-empty-shop.png").await;
 
@@ -140,6 +141,7 @@ async fn a_person_lists_an_item_and_corrects_a_form_in_a_real_browser() {
         &browser,
         "Green bicycle",
         "2",
+        "149.90",
         "City bike, 7 gears, new tyres.",
     )
     .await;
@@ -148,7 +150,9 @@ async fn a_person_lists_an_item_and_corrects_a_form_in_a_real_browser() {
     assert_eq!(confirmation, "“Green bicycle” is now listed for sale.");
     let listed = text_of(&browser, "ol.items li:first-child").await;
     assert!(
-        listed.contains("Green bicycle") && listed.contains("2 in stock"),
+        listed.contains("Green bicycle")
+            && listed.contains("2 in stock")
+            && listed.contains("149.90 EUR"),
         "{listed}"
     );
     assert_eq!(
@@ -158,7 +162,7 @@ async fn a_person_lists_an_item_and_corrects_a_form_in_a_real_browser() {
     );
     screenshot(&browser, "2-item-listed.png").await;
 
-    sell(&browser, "   ", "-3", "Kept as typed").await;
+    sell(&browser, "   ", "-3", "1,50", "Kept as typed").await;
 
     assert!(
         text_of(&browser, "#quantity-error")
@@ -225,7 +229,14 @@ async fn arriving_from_another_site_keeps_the_forms_in_open_tabs_working() {
     text_of(&browser, "#sell-heading").await;
     browser.close_window().await.unwrap();
     browser.switch_to_window(first_tab).await.unwrap();
-    sell(&browser, "Desk lamp", "1", "Listed from the first tab.").await;
+    sell(
+        &browser,
+        "Desk lamp",
+        "1",
+        "20",
+        "Listed from the first tab.",
+    )
+    .await;
 
     let confirmation = text_of(&browser, "#confirmation").await;
     assert_eq!(confirmation, "“Desk lamp” is now listed for sale.");

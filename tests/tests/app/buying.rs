@@ -5,7 +5,8 @@ use serde_json::json;
 
 /// Lists an item through the API and returns its id.
 pub async fn list_item(app: &TestApp, name: &str, quantity: i32) -> i64 {
-    let body = json!({ "name": name, "quantity": quantity, "description": "For sale" });
+    let body =
+        json!({ "name": name, "quantity": quantity, "price": "9.99", "description": "For sale" });
     let response = app.post_json("/api/items", &body.to_string()).await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
     response.json()["id"].as_i64().unwrap()
@@ -251,18 +252,46 @@ async fn the_buy_form_shows_why_a_purchase_failed_on_the_item() {
 }
 
 #[tokio::test]
-async fn sold_out_items_are_marked_and_have_no_buy_control() {
+async fn sold_out_items_leave_the_listing_and_stay_reachable_marked_without_a_buy_control() {
     let app = spawn_app().await;
     let id = list_item(&app, "Clock", 1).await;
+    let other = list_item(&app, "Watch", 1).await;
     assert_eq!(
         buy(&app, id, r#"{"quantity":1}"#).await.status,
         StatusCode::OK
     );
+    let card = format!(r#"id="item-{id}""#);
 
-    let html = app.get("/").await.text();
+    let listing = app.get("/").await.text();
+    let api = app.get("/api/items").await.json();
+    let with_sold_out = app.get("/?sold_out=show").await.text();
+    let api_with_sold_out = app.get("/api/items?sold_out=show").await.json();
+    let page = app.get(&format!("/items/{id}")).await;
 
-    assert!(html.contains("Sold out"));
-    assert!(!html.contains(&format!(r#"action="/items/{id}/buy""#)));
+    assert!(!listing.contains(&card), "gone from the default listing");
+    assert!(listing.contains(&format!(r#"id="item-{other}""#)));
+    assert!(
+        listing.contains(r#"href="/?sold_out=show""#),
+        "the filter is offered"
+    );
+    assert_eq!(api["items"].as_array().unwrap().len(), 1);
+    assert!(with_sold_out.contains(&card));
+    assert!(with_sold_out.contains("Sold out"));
+    assert!(!with_sold_out.contains(&format!(r#"action="/items/{id}/buy""#)));
+    let sold_out = api_with_sold_out["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["id"] == id)
+        .expect("listed with sold_out=show");
+    assert_eq!(sold_out["quantity"], 0);
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Sold out"));
+    assert!(
+        !page
+            .text()
+            .contains(&format!(r#"action="/items/{id}/buy""#))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -304,8 +333,8 @@ async fn a_buy_from_an_older_page_answers_on_that_page() {
     let oldest = list_item(&app, "Oldest chair", 1).await;
     app.db
         .execute(
-            "INSERT INTO items (name, quantity, description)
-             SELECT 'Newer ' || n, 1, 'For sale' FROM generate_series(1, 50) AS n",
+            "INSERT INTO items (name, quantity, price_cents, description)
+             SELECT 'Newer ' || n, 1, 100, 'For sale' FROM generate_series(1, 50) AS n",
             &[],
         )
         .await
@@ -348,7 +377,10 @@ async fn a_buy_from_an_older_page_answers_on_that_page() {
         .await
         .text();
     assert!(back.contains("You bought 1 × “Oldest chair”."), "{back}");
-    assert!(back.contains("Sold out"));
+    assert!(
+        !back.contains(&format!(r#"id="item-{oldest}""#)),
+        "sold out, so it left the listing"
+    );
 }
 
 #[tokio::test]

@@ -44,7 +44,8 @@ async fn a_write_is_visible_on_the_very_next_read_from_any_client() {
         let created = app
             .post_json(
                 "/api/items",
-                &json!({"name": name, "quantity": 3, "description": "d"}).to_string(),
+                &json!({"name": name, "quantity": 3, "price": "9.99", "description": "d"})
+                    .to_string(),
             )
             .await;
         assert_eq!(created.status, StatusCode::CREATED);

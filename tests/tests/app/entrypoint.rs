@@ -52,7 +52,7 @@ async fn the_entrypoint_connects_spin_with_a_password_full_of_quotes_and_backsla
         Method::POST,
         "/api/items",
         &[("content-type", "application/json")],
-        r#"{"name":"Via the entrypoint","quantity":1,"description":"d"}"#.into(),
+        r#"{"name":"Via the entrypoint","quantity":1,"price":"9.99","description":"d"}"#.into(),
     )
     .await
     .unwrap();

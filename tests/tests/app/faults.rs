@@ -48,7 +48,7 @@ async fn when_postgres_stops_requests_get_503_and_the_app_recovers_by_itself() {
     let before = app
         .post_json(
             "/api/items",
-            r#"{"name":"Kept","quantity":1,"description":"Stored before the outage"}"#,
+            r#"{"name":"Kept","quantity":1,"price":"9.99","description":"Stored before the outage"}"#,
         )
         .await;
     assert_eq!(before.status, StatusCode::CREATED);
@@ -68,7 +68,7 @@ async fn when_postgres_stops_requests_get_503_and_the_app_recovers_by_itself() {
         Method::POST,
         "/api/items",
         &json,
-        r#"{"name":"Lost","quantity":1,"description":"d"}"#,
+        r#"{"name":"Lost","quantity":1,"price":"9.99","description":"d"}"#,
     )
     .await;
     for response in [&list, &create] {
@@ -86,7 +86,7 @@ async fn when_postgres_stops_requests_get_503_and_the_app_recovers_by_itself() {
             ("content-type", "application/x-www-form-urlencoded"),
             ("cookie", &format!("csrf={token}")),
         ],
-        &format!("csrf_token={token}&name=Lost&quantity=1&description=d"),
+        &format!("csrf_token={token}&name=Lost&quantity=1&price=9.99&description=d"),
     )
     .await;
     assert_eq!(form.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -102,7 +102,7 @@ async fn when_postgres_stops_requests_get_503_and_the_app_recovers_by_itself() {
     let after = app
         .post_json(
             "/api/items",
-            r#"{"name":"After","quantity":1,"description":"Stored after the outage"}"#,
+            r#"{"name":"After","quantity":1,"price":"9.99","description":"Stored after the outage"}"#,
         )
         .await;
     assert_eq!(after.status, StatusCode::CREATED);
@@ -133,7 +133,9 @@ async fn write_until(app: Arc<TestApp>, writer: usize, stop: Arc<AtomicBool>) ->
     let mut n = 0;
     while !stop.load(Ordering::Relaxed) {
         let name = format!("w{writer}-{n}");
-        let body = format!(r#"{{"name":"{name}","quantity":1,"description":"outage test"}}"#);
+        let body = format!(
+            r#"{{"name":"{name}","quantity":1,"price":"9.99","description":"outage test"}}"#
+        );
         let json = [("content-type", "application/json")];
         let response = within_bound(&app, Method::POST, "/api/items", &json, &body).await;
         attempts.push(Attempt {

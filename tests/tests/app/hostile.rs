@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use futures::StreamExt;
 use hyper::{Method, StatusCode};
-use market::item::{Description, ItemName, Quantity};
+use market::item::{Description, ItemName, Price, Quantity};
 use market_tests::testing::{TestApp, spawn_app};
 
 use crate::assert_no_internals;
@@ -157,11 +157,13 @@ fn json_value(rng: &mut Rng) -> String {
 fn json_body(rng: &mut Rng) -> Vec<u8> {
     match rng.below(8) {
         0 => rng.bytes(200),
-        1 => b"{\"name\":\"\xff\xfe\",\"quantity\":1,\"description\":\"d\"}".to_vec(),
+        1 => {
+            b"{\"name\":\"\xff\xfe\",\"quantity\":1,\"price\":\"1\",\"description\":\"d\"}".to_vec()
+        }
         2 => b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
             .to_vec(),
         3 => format!(
-            r#"{{"name":"a","name":{},"quantity":{},"description":{}}}"#,
+            r#"{{"name":"a","name":{},"quantity":{},"price":"9.99","description":{}}}"#,
             json_value(rng),
             json_value(rng),
             json_value(rng)
@@ -169,7 +171,7 @@ fn json_body(rng: &mut Rng) -> Vec<u8> {
         .into_bytes(),
         _ => {
             let mut fields = Vec::new();
-            for field in ["name", "quantity", "description"] {
+            for field in ["name", "quantity", "price", "description"] {
                 if rng.below(5) != 0 {
                     fields.push(format!("\"{field}\":{}", json_value(rng)));
                 }
@@ -187,7 +189,14 @@ fn form_body(rng: &mut Rng, csrf: &str) -> Vec<u8> {
     if rng.below(4) != 0 {
         pairs.push(format!("csrf_token={csrf}"));
     }
-    for field in ["name", "quantity", "description", "idempotency_key", "name"] {
+    for field in [
+        "name",
+        "quantity",
+        "price",
+        "description",
+        "idempotency_key",
+        "name",
+    ] {
         if rng.below(4) != 0 {
             pairs.push(format!("{field}={}", percent_encode(&field_value(rng))));
         }
@@ -210,7 +219,7 @@ struct Generated {
 fn valid_create_with_payload(rng: &mut Rng) -> Generated {
     let payload = rng.pick(&PAYLOADS[..11]);
     let name = format!("{payload} #{}", rng.below(1000));
-    let body = serde_json::json!({ "name": name, "quantity": rng.below(1000), "description": payload.trim_matches('\u{0}').to_owned() + " d" });
+    let body = serde_json::json!({ "name": name, "quantity": rng.below(1000), "price": "9.99", "description": payload.trim_matches('\u{0}').to_owned() + " d" });
     Generated {
         method: Method::POST,
         path: "/api/items".to_owned(),
@@ -296,7 +305,8 @@ async fn send(
 async fn ten_thousand_hostile_requests_get_no_5xx_and_store_only_valid_rows() {
     let app = Arc::new(spawn_app().await);
     for n in 1..=5 {
-        let item = format!(r#"{{"name":"Seed {n}","quantity":1000,"description":"d"}}"#);
+        let item =
+            format!(r#"{{"name":"Seed {n}","quantity":1000,"price":"9.99","description":"d"}}"#);
         assert_eq!(
             app.post_json("/api/items", &item).await.status,
             StatusCode::CREATED
@@ -335,7 +345,10 @@ async fn ten_thousand_hostile_requests_get_no_5xx_and_store_only_valid_rows() {
     );
     let rows = app
         .db
-        .query("SELECT name, quantity, description FROM items", &[])
+        .query(
+            "SELECT name, quantity, description, price_cents FROM items",
+            &[],
+        )
         .await
         .unwrap();
     for row in &rows {
@@ -346,6 +359,8 @@ async fn ten_thousand_hostile_requests_get_no_5xx_and_store_only_valid_rows() {
             Ok(name.clone())
         );
         assert!(Quantity::from_i64(quantity.into()).is_ok(), "{quantity}");
+        let price: i64 = row.get(3);
+        assert!(Price::from_cents(price).is_ok(), "{price}");
         assert_eq!(
             Description::parse(&description).map(|d| d.as_str().to_owned()),
             Ok(description.clone())

@@ -4,7 +4,7 @@ use market_tests::testing::{TestApp, TestResponse, spawn_app};
 
 use crate::buying::{list_item, purchases, stock};
 
-const ITEM: &str = r#"{"name":"Bike","quantity":2,"description":"Blue"}"#;
+const ITEM: &str = r#"{"name":"Bike","quantity":2,"price":"9.99","description":"Blue"}"#;
 
 pub async fn create_with_key(app: &TestApp, key: &str, body: &str) -> TestResponse {
     app.send(
@@ -59,7 +59,7 @@ async fn a_key_reused_for_a_different_request_gets_409_and_writes_nothing() {
     let reused = create_with_key(
         &app,
         "k",
-        r#"{"name":"Car","quantity":1,"description":"Red"}"#,
+        r#"{"name":"Car","quantity":1,"price":"9.99","description":"Red"}"#,
     )
     .await;
 
@@ -137,8 +137,9 @@ async fn a_double_submitted_sell_form_creates_one_item() {
         .and_then(|rest| rest.split('"').next())
         .expect("the sell form carries an idempotency key")
         .to_owned();
-    let body =
-        format!("csrf_token={token}&idempotency_key={key}&name=Desk&quantity=1&description=Oak");
+    let body = format!(
+        "csrf_token={token}&idempotency_key={key}&name=Desk&quantity=1&price=9.99&description=Oak"
+    );
     let headers = [
         ("content-type", "application/x-www-form-urlencoded"),
         ("cookie", cookie.as_str()),

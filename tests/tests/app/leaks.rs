@@ -16,7 +16,7 @@ async fn a_broken_schema_gives_a_500_that_shows_no_internals() {
     let create = app
         .post_json(
             "/api/items",
-            r#"{"name":"n","quantity":1,"description":"d"}"#,
+            r#"{"name":"n","quantity":1,"price":"9.99","description":"d"}"#,
         )
         .await;
 

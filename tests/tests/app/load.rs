@@ -75,7 +75,7 @@ async fn three_hundred_concurrent_requests_stay_within_the_connection_limit() {
                     0 => app.get("/").await,
                     1 => {
                         let body = format!(
-                            r#"{{"name":"Load {n}","quantity":5,"description":"load test"}}"#
+                            r#"{{"name":"Load {n}","quantity":5,"price":"9.99","description":"load test"}}"#
                         );
                         app.post_json("/api/items", &body).await
                     }

@@ -76,7 +76,7 @@ async fn the_home_page_and_the_api_work_through_nginx() {
         Method::POST,
         "/api/items",
         &[("content-type", "application/json")],
-        r#"{"name":"Via nginx","quantity":4,"description":"Proxied"}"#,
+        r#"{"name":"Via nginx","quantity":4,"price":"9.99","description":"Proxied"}"#,
     )
     .await;
     let page = through(&nginx, Method::GET, "/", &[], "").await;
@@ -208,7 +208,7 @@ async fn html_json_and_css_are_gzipped() {
     let app = spawn_app().await;
     for n in 0..10 {
         let item = format!(
-            r#"{{"name":"Item {n}","quantity":{n},"description":"A description long enough to compress."}}"#
+            r#"{{"name":"Item {n}","quantity":{n},"price":"9.99","description":"A description long enough to compress."}}"#
         );
         assert_eq!(
             app.post_json("/api/items", &item).await.status,

@@ -37,7 +37,7 @@ async fn an_empty_shop_answers_at_once_on_the_page_and_the_api() {
     let api = promptly(&app, "empty listing, API", app.get("/api/items")).await;
 
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.text().contains("Nothing is for sale yet"));
+    assert!(page.text().contains("Nothing is for sale right now"));
     assert_eq!(older.status, StatusCode::OK);
     assert!(older.text().contains("There are no older items."));
     assert_eq!(api.status, StatusCode::OK);
@@ -156,8 +156,8 @@ async fn a_retried_buy_that_found_too_little_stock_takes_nothing_the_second_time
 async fn a_key_reused_for_another_request_answers_409_at_once() {
     let app = spawn_app().await;
     let id = list_item(&app, "Kettle", 5).await;
-    let item = r#"{"name":"Bike","quantity":2,"description":"Blue"}"#;
-    let other_item = r#"{"name":"Bike","quantity":3,"description":"Blue"}"#;
+    let item = r#"{"name":"Bike","quantity":2,"price":"9.99","description":"Blue"}"#;
+    let other_item = r#"{"name":"Bike","quantity":3,"price":"9.99","description":"Blue"}"#;
     assert_eq!(
         create_with_key(&app, "key-a", item).await.status,
         StatusCode::CREATED
@@ -194,7 +194,7 @@ async fn a_key_reused_for_another_request_answers_409_at_once() {
 #[tokio::test]
 async fn a_replayed_create_answers_201_with_the_first_item_at_once() {
     let app = spawn_app().await;
-    let item = r#"{"name":"Desk","quantity":1,"description":"Oak"}"#;
+    let item = r#"{"name":"Desk","quantity":1,"price":"9.99","description":"Oak"}"#;
     let first = create_with_key(&app, "create-once", item).await;
 
     let replay = promptly(

@@ -20,12 +20,15 @@ async fn the_home_page_shows_the_sell_form_and_says_an_empty_shop_is_empty() {
     for field in [
         r#"name="name""#,
         r#"name="quantity""#,
+        r#"name="price""#,
         r#"name="description""#,
         r#"name="csrf_token""#,
+        r#"name="q""#,
+        "<h1>For sale</h1>",
     ] {
         assert!(html.contains(field), "missing {field}");
     }
-    assert!(html.contains("Nothing is for sale yet"));
+    assert!(html.contains("Nothing is for sale right now"));
 }
 
 #[tokio::test]
@@ -37,6 +40,7 @@ async fn selling_redirects_home_where_the_item_is_listed_with_a_confirmation() {
         .sell(&[
             ("name", "Brass lamp"),
             ("quantity", "3"),
+            ("price", "9.99"),
             ("description", "Works, with shade."),
         ])
         .await;
@@ -72,11 +76,16 @@ async fn a_form_with_mistakes_comes_back_with_the_input_kept_and_a_message_per_f
     let cases: Vec<Case> = vec![
         (
             vec![],
-            vec!["name", "quantity", "description"],
+            vec!["name", "quantity", "price", "description"],
             "everything missing",
         ),
         (
-            vec![("name", "  "), ("quantity", "1"), ("description", "x")],
+            vec![
+                ("name", "  "),
+                ("quantity", "1"),
+                ("price", "9.99"),
+                ("description", "x"),
+            ],
             vec!["name"],
             "blank name",
         ),
@@ -84,13 +93,19 @@ async fn a_form_with_mistakes_comes_back_with_the_input_kept_and_a_message_per_f
             vec![
                 ("name", long_name.as_str()),
                 ("quantity", "1"),
+                ("price", "9.99"),
                 ("description", "x"),
             ],
             vec!["name"],
             "name too long",
         ),
         (
-            vec![("name", "Lamp"), ("quantity", "-1"), ("description", "x")],
+            vec![
+                ("name", "Lamp"),
+                ("quantity", "-1"),
+                ("price", "9.99"),
+                ("description", "x"),
+            ],
             vec!["quantity"],
             "negative quantity",
         ),
@@ -98,18 +113,29 @@ async fn a_form_with_mistakes_comes_back_with_the_input_kept_and_a_message_per_f
             vec![
                 ("name", "Lamp"),
                 ("quantity", "1000001"),
+                ("price", "9.99"),
                 ("description", "x"),
             ],
             vec!["quantity"],
             "quantity too large",
         ),
         (
-            vec![("name", "Lamp"), ("quantity", "2.5"), ("description", "x")],
+            vec![
+                ("name", "Lamp"),
+                ("quantity", "2.5"),
+                ("price", "9.99"),
+                ("description", "x"),
+            ],
             vec!["quantity"],
             "fractional quantity",
         ),
         (
-            vec![("name", "Lamp"), ("quantity", "lots"), ("description", "x")],
+            vec![
+                ("name", "Lamp"),
+                ("quantity", "lots"),
+                ("price", "9.99"),
+                ("description", "x"),
+            ],
             vec!["quantity"],
             "not a number",
         ),
@@ -117,13 +143,19 @@ async fn a_form_with_mistakes_comes_back_with_the_input_kept_and_a_message_per_f
             vec![
                 ("name", "Lamp"),
                 ("quantity", "99999999999999999999"),
+                ("price", "9.99"),
                 ("description", "x"),
             ],
             vec!["quantity"],
             "past i64",
         ),
         (
-            vec![("name", "Lamp"), ("quantity", "1"), ("description", "")],
+            vec![
+                ("name", "Lamp"),
+                ("quantity", "1"),
+                ("price", "9.99"),
+                ("description", ""),
+            ],
             vec!["description"],
             "empty description",
         ),
@@ -131,6 +163,7 @@ async fn a_form_with_mistakes_comes_back_with_the_input_kept_and_a_message_per_f
             vec![
                 ("name", "Lamp"),
                 ("quantity", "1"),
+                ("price", "9.99"),
                 ("description", long_description.as_str()),
             ],
             vec!["description"],
@@ -140,6 +173,7 @@ async fn a_form_with_mistakes_comes_back_with_the_input_kept_and_a_message_per_f
             vec![
                 ("name", "nul\0byte"),
                 ("quantity", "1"),
+                ("price", "9.99"),
                 ("description", "x"),
             ],
             vec!["name"],
@@ -155,7 +189,7 @@ async fn a_form_with_mistakes_comes_back_with_the_input_kept_and_a_message_per_f
             "{reason}"
         );
         let html = response.text();
-        for field in ["name", "quantity", "description"] {
+        for field in ["name", "quantity", "price", "description"] {
             let has_message = html.contains(&format!(r#"id="{field}-error""#));
             assert_eq!(
                 has_message,
@@ -179,17 +213,18 @@ async fn a_form_post_without_a_valid_csrf_token_is_refused_and_stores_nothing() 
     let app = spawn_app().await;
     let (cookie, token) = app.csrf().await;
     let other_token = "ab".repeat(32);
-    let body = |token: &str| format!("csrf_token={token}&name=Lamp&quantity=1&description=x");
+    let body =
+        |token: &str| format!("csrf_token={token}&name=Lamp&quantity=1&price=9.99&description=x");
     // (cookie sent, body, why it must be refused)
     let cases = [
         (
             None,
-            "name=Lamp&quantity=1&description=x".to_owned(),
+            "name=Lamp&quantity=1&price=9.99&description=x".to_owned(),
             "no cookie and no token",
         ),
         (
             Some(cookie.as_str()),
-            "name=Lamp&quantity=1&description=x".to_owned(),
+            "name=Lamp&quantity=1&price=9.99&description=x".to_owned(),
             "cookie but no token",
         ),
         (
@@ -221,7 +256,7 @@ async fn a_form_post_without_a_valid_csrf_token_is_refused_and_stores_nothing() 
 async fn a_form_post_a_browser_labels_cross_site_is_refused_even_with_the_token() {
     let app = spawn_app().await;
     let (cookie, token) = app.csrf().await;
-    let body = format!("csrf_token={token}&name=Lamp&quantity=1&description=x");
+    let body = format!("csrf_token={token}&name=Lamp&quantity=1&price=9.99&description=x");
     for (header, value) in [
         ("sec-fetch-site", "cross-site"),
         ("origin", "http://evil.example"),
@@ -268,7 +303,7 @@ async fn the_sell_form_only_accepts_urlencoded_bodies_up_to_64_kib() {
                 Method::POST,
                 "/items",
                 &[("content-type", content_type), ("cookie", &cookie)],
-                format!("csrf_token={token}&name=a&quantity=1&description=b"),
+                format!("csrf_token={token}&name=a&quantity=1&price=9.99&description=b"),
             )
             .await;
         assert_eq!(
@@ -278,7 +313,7 @@ async fn the_sell_form_only_accepts_urlencoded_bodies_up_to_64_kib() {
         );
     }
     let huge = format!(
-        "csrf_token={token}&name=a&quantity=1&description={}",
+        "csrf_token={token}&name=a&quantity=1&price=9.99&description={}",
         "b".repeat(70_000)
     );
     let response = app
@@ -299,7 +334,7 @@ async fn stored_markup_is_shown_escaped_on_the_home_page() {
     let created = app
         .post_json(
             "/api/items",
-            r#"{"name":"<script>alert('x')</script>","quantity":1,"description":"<img src=x onerror=alert(1)>"}"#,
+            r#"{"name":"<script>alert('x')</script>","quantity":1,"price":"9.99","description":"<img src=x onerror=alert(1)>"}"#,
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
@@ -316,8 +351,8 @@ async fn the_listing_shows_fifty_newest_first_with_a_link_to_older_items() {
     let app = spawn_app().await;
     app.db
         .batch_execute(
-            "INSERT INTO items (name, quantity, description)
-             SELECT 'Item ' || n, n, 'About item ' || n FROM generate_series(1, 51) AS n",
+            "INSERT INTO items (name, quantity, price_cents, description)
+             SELECT 'Item ' || n, n, n * 100, 'About item ' || n FROM generate_series(1, 51) AS n",
         )
         .await
         .unwrap();
