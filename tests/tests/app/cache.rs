@@ -75,3 +75,27 @@ async fn a_write_is_visible_on_the_very_next_read_from_any_client() {
         );
     }
 }
+
+#[tokio::test]
+async fn searches_and_the_sold_out_listing_always_ask_postgres_while_the_first_page_stays_cached() {
+    let app = spawn_app().await;
+    list_item(&app, "Lamp", 1).await;
+    assert_eq!(app.get("/").await.status, StatusCode::OK, "fills the cache");
+
+    let before = app.pg_work().await;
+    for path in ["/", "/api/items"] {
+        assert_eq!(app.get(path).await.status, StatusCode::OK);
+    }
+    let cached = app.pg_work().await;
+    for path in ["/?q=lamp", "/api/items?q=lamp", "/?sold_out=show"] {
+        assert_eq!(app.get(path).await.status, StatusCode::OK);
+    }
+    let uncached = app.pg_work().await;
+
+    assert_eq!(cached, before, "the first page comes from the cache");
+    assert_eq!(
+        uncached.statements - cached.statements,
+        3,
+        "one statement each"
+    );
+}

@@ -16,6 +16,7 @@ mod load;
 mod nginx;
 mod nothing_found;
 mod pages;
+mod shop;
 mod spin_behaviour;
 
 /// Text that must never reach a client: SQL, connection strings, Rust panics.
