@@ -84,7 +84,9 @@ pub fn home(view: &HomeView) -> Markup {
             p.alert #buy-error role="alert" { (message) }
         }
         @if !view.errors.is_empty() {
-            p.alert #form-errors role="alert" { "Please correct the fields marked below." }
+            p.alert #form-errors role="alert" {
+                "Please correct the fields marked in the " a href="#sell-heading" { "sell form" } "."
+            }
         }
         section.listing aria-labelledby="listing-heading" {
             h2 #listing-heading {

@@ -243,3 +243,106 @@ async fn arriving_from_another_site_keeps_the_forms_in_open_tabs_working() {
     browser.close().await.unwrap();
     assert_eq!(app.item_count().await, 1);
 }
+
+/// The axe-core script from npm (`tests/browser`, installed by ./scripts/test).
+fn axe_source() -> String {
+    let path = project_dir().join("tests/browser/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run `npm ci --prefix tests/browser`, as ./scripts/test does)",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core on the page the browser shows and returns each WCAG 2.1 A/AA violation
+/// as one line: rule, impact, what it asks, and where.
+async fn wcag_violations(browser: &Client, axe: &str) -> Vec<String> {
+    browser.execute(axe, vec![]).await.unwrap();
+    let violations = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'tag',
+                 values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+               .then(result => done(result.violations.map(v =>
+                   `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)))
+               .catch(error => done([`axe failed: ${error}`]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(violations).unwrap()
+}
+
+#[tokio::test]
+async fn every_page_state_passes_axe_for_wcag_2_1_a_and_aa() {
+    let app = spawn_app().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    let base = format!("http://{}", nginx.addr);
+    let axe = axe_source();
+    let mut ids = Vec::new();
+    for (name, quantity, price) in [
+        ("Brass lamp", 3, "15"),
+        ("Oak desk", 1_000_000, "1234.50"),
+        ("Sold-out clock", 1, "40"),
+    ] {
+        let body = json!({"name": name, "quantity": quantity, "price": price,
+                          "description": "A lamp-friendly piece, in good condition."});
+        let created = app.post_json("/api/items", &body.to_string()).await;
+        ids.push(created.json()["id"].as_i64().unwrap());
+    }
+    app.post_json(&format!("/api/items/{}/buy", ids[2]), r#"{"quantity":1}"#)
+        .await;
+
+    // (page state, how to reach it)
+    let mut checked = Vec::new();
+    for (state, path) in [
+        ("home", "/".to_owned()),
+        ("item-page", format!("/items/{}", ids[0])),
+        ("sold-out-item-page", format!("/items/{}", ids[2])),
+        ("search-results", "/?q=lamp".to_owned()),
+        ("search-nothing-found", "/?q=submarine".to_owned()),
+        ("with-sold-out", "/?sold_out=show".to_owned()),
+        ("not-found", "/no/such/page".to_owned()),
+    ] {
+        browser.goto(&format!("{base}{path}")).await.unwrap();
+        checked.push((state, wcag_violations(&browser, &axe).await));
+        screenshot(&browser, &format!("a11y-{state}.png")).await;
+    }
+    browser.goto(&format!("{base}/")).await.unwrap();
+    sell(&browser, "", "many", "1.234", "Kept").await;
+    text_of(&browser, "#name-error").await;
+    checked.push(("form-with-mistakes", wcag_violations(&browser, &axe).await));
+    screenshot(&browser, "a11y-form-with-mistakes.png").await;
+    browser
+        .goto(&format!("{base}/items/{}", ids[0]))
+        .await
+        .unwrap();
+    fill(&browser, &format!("buy-quantity-{}", ids[0]), "9").await;
+    browser
+        .find(Locator::Css("form.buy button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_of(&browser, &format!("#buy-error-{}", ids[0])).await;
+    checked.push(("failed-buy", wcag_violations(&browser, &axe).await));
+    screenshot(&browser, "a11y-failed-buy.png").await;
+    browser.close().await.unwrap();
+
+    for (state, violations) in &checked {
+        println!("axe {state}: {} violations", violations.len());
+    }
+    let failures: Vec<String> = checked
+        .iter()
+        .flat_map(|(state, violations)| violations.iter().map(move |v| format!("{state}: {v}")))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "WCAG 2.1 A/AA violations:\n{}",
+        failures.join("\n")
+    );
+}
