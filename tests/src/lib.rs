@@ -1,9 +1,10 @@
 //! What the marketplace's tests run the product with: the real `spin up` on the built
-//! components, throwaway PostgreSQL clusters, the project's nginx config under the real
+//! components, throwaway PostgreSQL clusters and Redis servers, the project's nginx config under the real
 //! nginx, and a small HTTP client.
 
 pub mod cluster;
 pub mod nginx;
 pub mod process;
+pub mod redis;
 pub mod spin;
 pub mod testing;

@@ -25,6 +25,12 @@ pub struct Nginx {
 impl Nginx {
     /// Starts nginx with the project's `conf.d` proxying to `upstream`.
     pub fn start(conf_d: &Path, upstream: SocketAddr) -> anyhow::Result<Self> {
+        Self::start_with_upstreams(conf_d, &[upstream])
+    }
+
+    /// The same in front of several app instances, as nginx sees the replicas of a
+    /// scaled-out compose service (every address `app` resolves to is a server).
+    pub fn start_with_upstreams(conf_d: &Path, upstreams: &[SocketAddr]) -> anyhow::Result<Self> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "market-nginx-{}-{}",
@@ -42,8 +48,13 @@ impl Nginx {
             site.matches(UPSTREAM_LINE).count() == 1 && site.matches(LISTEN_LINE).count() == 1,
             "conf.d/default.conf must contain `{UPSTREAM_LINE}` and `{LISTEN_LINE}` once each"
         );
+        let servers = upstreams
+            .iter()
+            .map(|upstream| format!("server {upstream};"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let site = site
-            .replace(UPSTREAM_LINE, &format!("server {upstream};"))
+            .replace(UPSTREAM_LINE, &servers)
             .replace(LISTEN_LINE, &format!("listen {addr};"));
         std::fs::write(dir.join("conf.d/default.conf"), site)?;
         std::fs::write(dir.join("nginx.conf"), main_config(&dir))?;

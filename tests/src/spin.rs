@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -59,10 +59,7 @@ impl SpinUp {
     /// Starts `launcher up ...` (Spin itself, or a script that runs it with the same
     /// arguments, such as `docker/app-entrypoint.sh`) with this environment added, the
     /// `spin` binary first on its `PATH`.
-    pub fn start_with(
-        launcher: &std::path::Path,
-        environment: &[(String, String)],
-    ) -> anyhow::Result<Self> {
+    pub fn start_with(launcher: &Path, environment: &[(String, String)]) -> anyhow::Result<Self> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "market-spin-{}-{}",
@@ -92,7 +89,7 @@ impl SpinUp {
         }
         let spin_dir = spin_binary()?
             .parent()
-            .map(std::path::Path::to_path_buf)
+            .map(Path::to_path_buf)
             .unwrap_or_default();
         let path = std::env::var_os("PATH").unwrap_or_default();
         let path =
@@ -140,6 +137,11 @@ impl SpinUp {
     /// The OS process id of `spin up`.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Kills `spin up` at once (SIGKILL), as a crashed or evicted instance goes.
+    pub fn kill(&mut self) {
+        process::stop_group(&mut self.child, libc::SIGKILL, Duration::ZERO);
     }
 }
 

@@ -17,6 +17,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::cluster::PgCluster;
+use crate::redis::RedisServer;
 use crate::spin::SpinUp;
 
 /// The project's folder (where `spin.toml` is).
@@ -346,4 +347,48 @@ async fn send_unbounded(
         headers: parts.headers,
         body,
     })
+}
+
+/// Several `spin up` instances of the app on one fresh database, sharing one real Redis
+/// as the listing cache (the `cache_redis_*` variables, as compose.scale.yml sets them).
+pub struct Replicas {
+    pub instances: Vec<SpinUp>,
+    pub redis: RedisServer,
+    pub db_url: String,
+    /// A direct connection, for arranging and checking rows.
+    pub db: tokio_postgres::Client,
+}
+
+pub async fn spawn_replicas(count: usize) -> Replicas {
+    let cluster = shared_cluster();
+    let db_url = create_database(&cluster.url("postgres")).await;
+    let db = connect(&db_url).await;
+    let redis = RedisServer::start().expect("starting redis-server");
+    let mut variables = database_variables(&db_url, cluster.port);
+    variables.extend([
+        ("cache_redis_url".to_owned(), redis.url()),
+        ("cache_redis_host".to_owned(), "127.0.0.1".to_owned()),
+        ("cache_redis_port".to_owned(), redis.addr.port().to_string()),
+    ]);
+    let mut instances = Vec::new();
+    for _ in 0..count {
+        let variables = variables.clone();
+        let spin = tokio::task::spawn_blocking(move || SpinUp::start(&variables))
+            .await
+            .expect("starting spin up")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        instances.push(spin);
+    }
+    Replicas {
+        instances,
+        redis,
+        db_url,
+        db,
+    }
+}
+
+impl Replicas {
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.instances.iter().map(|spin| spin.addr).collect()
+    }
 }

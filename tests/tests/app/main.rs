@@ -16,6 +16,7 @@ mod load;
 mod nginx;
 mod nothing_found;
 mod pages;
+mod replicas;
 mod shop;
 mod spin_behaviour;
 

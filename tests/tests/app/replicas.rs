@@ -1,0 +1,316 @@
+//! Several Spin instances, one truth: two real `spin up` processes on one PostgreSQL,
+//! sharing one real Redis as the listing cache (`cache_redis_url`), behind the project's
+//! nginx config with both as upstream servers.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use hyper::{Method, StatusCode};
+use market_tests::nginx::Nginx;
+use market_tests::testing::{Replicas, TestResponse, send_to, spawn_replicas};
+use serde_json::json;
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+async fn get(addr: SocketAddr, path: &str) -> TestResponse {
+    send_to(addr, Method::GET, path, &[], "".into())
+        .await
+        .unwrap()
+}
+
+async fn post(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: String,
+) -> TestResponse {
+    let mut all = vec![JSON];
+    all.extend_from_slice(headers);
+    send_to(addr, Method::POST, path, &all, body.into())
+        .await
+        .unwrap()
+}
+
+async fn create(addr: SocketAddr, name: &str, quantity: i32) -> i64 {
+    let body = json!({"name": name, "quantity": quantity, "price": "5", "description": "d"});
+    let response = post(addr, "/api/items", &[], body.to_string()).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    response.json()["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_write_through_either_instance_is_on_the_very_next_read_through_the_other() {
+    let replicas = spawn_replicas(2).await;
+    let [a, b] = [replicas.instances[0].addr, replicas.instances[1].addr];
+
+    for round in 0..100 {
+        let (writer, reader) = if round % 2 == 0 { (a, b) } else { (b, a) };
+        let name = format!("Round {round}");
+        let id = create(writer, &name, 3).await;
+
+        let page = get(reader, "/").await.text();
+        let api = get(reader, "/api/items").await.json();
+        assert!(
+            page.contains(&name),
+            "round {round}: the page through the other instance"
+        );
+        assert_eq!(
+            api["items"][0]["name"],
+            name.as_str(),
+            "round {round}: the API"
+        );
+
+        let bought = post(
+            reader,
+            &format!("/api/items/{id}/buy"),
+            &[],
+            r#"{"quantity":2}"#.into(),
+        )
+        .await;
+        assert_eq!(bought.status, StatusCode::OK);
+        let api = get(writer, "/api/items").await.json();
+        assert_eq!(
+            api["items"][0]["quantity"], 1,
+            "round {round}: the purchase, back through the first"
+        );
+    }
+    let keys = redis_keys(&replicas).await;
+    println!(
+        "100 rounds both ways; Redis holds {} keys: {keys:?}",
+        keys.len()
+    );
+    assert!(
+        keys.len() <= 2,
+        "one version and at most its page, no leftovers: {keys:?}"
+    );
+}
+
+/// The keys Redis holds, through redis-cli.
+async fn redis_keys(replicas: &Replicas) -> Vec<String> {
+    let output = tokio::process::Command::new("redis-cli")
+        .args([
+            "-p",
+            &replicas.redis.addr.port().to_string(),
+            "--no-raw",
+            "keys",
+            "*",
+        ])
+        .output()
+        .await
+        .expect("redis-cli");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.contains("(empty"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_buyers_spread_over_both_instances_take_exactly_ten_units() {
+    let replicas = spawn_replicas(2).await;
+    let nginx = Nginx::start_with_upstreams(&Nginx::project_conf_d(), &replicas.addrs()).unwrap();
+    let id = create(replicas.instances[0].addr, "Last ten", 10).await;
+
+    let responses = join_all((0..50).map(|buyer| {
+        let addr = if buyer % 2 == 0 {
+            nginx.addr
+        } else {
+            replicas.addrs()[buyer % 2]
+        };
+        let path = format!("/api/items/{id}/buy");
+        async move {
+            post(addr, &path, &[], r#"{"quantity":1}"#.into())
+                .await
+                .status
+        }
+    }))
+    .await;
+
+    let bought = responses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = responses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    let row = replicas
+        .db
+        .query_one(
+            "SELECT (SELECT quantity FROM items WHERE id = $1),
+                    (SELECT count(*) FROM purchases WHERE item_id = $1)",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    println!("50 buyers over two instances: {bought} bought, {refused} refused");
+    assert_eq!((bought, refused), (10, 40));
+    assert_eq!(row.get::<_, i32>(0), 0);
+    assert_eq!(row.get::<_, i64>(1), 10);
+}
+
+/// What the writers and readers saw while an instance was killed.
+#[derive(Default)]
+struct Seen {
+    acknowledged: Vec<String>,
+    /// Write attempts answered with something other than 201 before the retry.
+    write_failures: HashMap<u16, usize>,
+    reads: HashMap<u16, usize>,
+    reads_after_kill: HashMap<u16, usize>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killing_one_instance_under_load_loses_no_acknowledged_write() {
+    let mut replicas = spawn_replicas(2).await;
+    let nginx = Nginx::start_with_upstreams(&Nginx::project_conf_d(), &replicas.addrs()).unwrap();
+    let front = nginx.addr;
+    let stop = Arc::new(AtomicBool::new(false));
+    let killed = Arc::new(AtomicBool::new(false));
+
+    let writers = (0..4).map(|writer| {
+        let (stop, killed) = (stop.clone(), killed.clone());
+        tokio::spawn(async move {
+            let mut seen = Seen::default();
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let name = format!("w{writer}-{n}");
+                let body = json!({"name": name, "quantity": 1, "price": "1", "description": "d"});
+                // A client retries a failed write with the same key: never twice stored.
+                let key = format!("kill-test-{name}");
+                for _ in 0..20 {
+                    let response = send_to(
+                        front,
+                        Method::POST,
+                        "/api/items",
+                        &[JSON, ("idempotency-key", &key)],
+                        body.to_string().into(),
+                    )
+                    .await;
+                    match response {
+                        Ok(r) if r.status == StatusCode::CREATED => {
+                            seen.acknowledged.push(name.clone());
+                            break;
+                        }
+                        Ok(r) => *seen.write_failures.entry(r.status.as_u16()).or_default() += 1,
+                        Err(_) => *seen.write_failures.entry(0).or_default() += 1,
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                let read = get(front, "/").await.status.as_u16();
+                let reads = if killed.load(Ordering::Relaxed) {
+                    &mut seen.reads_after_kill
+                } else {
+                    &mut seen.reads
+                };
+                *reads.entry(read).or_default() += 1;
+                n += 1;
+            }
+            seen
+        })
+    });
+    let writers: Vec<_> = writers.collect();
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    replicas.instances[0].kill();
+    let killed_at = Instant::now();
+    killed.store(true, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut seen = Seen::default();
+    for writer in writers {
+        let part = writer.await.unwrap();
+        seen.acknowledged.extend(part.acknowledged);
+        for (target, from) in [
+            (&mut seen.write_failures, part.write_failures),
+            (&mut seen.reads, part.reads),
+            (&mut seen.reads_after_kill, part.reads_after_kill),
+        ] {
+            for (status, count) in from {
+                *target.entry(status).or_default() += count;
+            }
+        }
+    }
+
+    let stored: Vec<String> = replicas
+        .db
+        .query("SELECT name FROM items", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let unique: HashSet<&String> = stored.iter().collect();
+    let acknowledged: HashSet<&String> = seen.acknowledged.iter().collect();
+    println!(
+        "kill under load: {} writes acknowledged, {} stored ({} distinct); failed write attempts \
+         by status {:?}; reads before the kill {:?}, after {:?} (over {:?})",
+        seen.acknowledged.len(),
+        stored.len(),
+        unique.len(),
+        seen.write_failures,
+        seen.reads,
+        seen.reads_after_kill,
+        killed_at.elapsed()
+    );
+    assert_eq!(stored.len(), unique.len(), "no write stored twice");
+    assert_eq!(
+        unique, acknowledged,
+        "every acknowledged write stored, nothing else"
+    );
+    assert!(
+        seen.reads_after_kill.keys().all(|status| *status == 200),
+        "reads after the kill were all answered by the other instance: {:?}",
+        seen.reads_after_kill
+    );
+    assert!(
+        seen.reads_after_kill.values().sum::<usize>() > 10,
+        "the load went on"
+    );
+}
+
+#[tokio::test]
+async fn when_redis_is_down_reads_fall_back_to_postgres_and_writes_succeed() {
+    let mut replicas = spawn_replicas(2).await;
+    let [a, b] = [replicas.instances[0].addr, replicas.instances[1].addr];
+    create(a, "Before", 1).await;
+    assert!(
+        get(b, "/").await.text().contains("Before"),
+        "cached in Redis"
+    );
+
+    replicas.redis.stop();
+    let started = Instant::now();
+    let page = get(b, "/").await;
+    let written = post(
+        a,
+        "/api/items",
+        &[],
+        json!({"name": "During", "quantity": 1, "price": "1", "description": "d"}).to_string(),
+    )
+    .await;
+    let after_write = get(b, "/api/items").await;
+    let took = started.elapsed();
+
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Before"));
+    assert_eq!(written.status, StatusCode::CREATED, "{}", written.text());
+    assert_eq!(
+        after_write.json()["items"][0]["name"],
+        "During",
+        "read from Postgres"
+    );
+    println!("with Redis down: a read, a write and a read in {took:?}");
+
+    replicas.redis.start_server().unwrap();
+    create(b, "After", 1).await;
+    assert_eq!(
+        get(a, "/api/items").await.json()["items"][0]["name"],
+        "After"
+    );
+    assert_eq!(
+        get(a, "/api/items").await.json()["items"][0]["name"],
+        "After",
+        "cached again"
+    );
+}
