@@ -94,7 +94,7 @@ impl Store {
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
         match self {
             Self::KeyValue(store) => store.set(key, value).map_err(|e| e.to_string()),
-            Self::Redis(redis) => redis.set(key, &value.to_vec()).map_err(|e| e.to_string()),
+            Self::Redis(redis) => redis.set(key, value).map_err(|e| e.to_string()),
         }
     }
 
