@@ -14,7 +14,7 @@ include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 #[cfg(feature = "runner")]
 mod runner;
 #[cfg(feature = "runner")]
-pub use runner::{apply, connect};
+pub use runner::{APP_ROLE, apply, connect, set_app_password};
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,8 @@
 //! `migrate`: brings the database named by `DATABASE_URL` up to the latest schema.
 //!
 //! The password may instead come from a file named by `DATABASE_PASSWORD_FILE` (a
-//! Docker secret), so it never appears in the environment or the image.
+//! Docker secret), so it never appears in the environment or the image. With
+//! `APP_PASSWORD_FILE`, it also gives the app's role (`market_app`) that file's password.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -36,14 +37,26 @@ async fn run() -> Result<Vec<i64>, String> {
         .parse()
         .map_err(|e| format!("DATABASE_URL is not a valid connection string: {e}"))?;
     if let Ok(path) = std::env::var("DATABASE_PASSWORD_FILE") {
-        let password = std::fs::read_to_string(&path)
-            .map_err(|e| format!("reading DATABASE_PASSWORD_FILE {path}: {e}"))?;
-        config.password(password.trim_end_matches(['\r', '\n']));
+        config.password(read_secret(&path, "DATABASE_PASSWORD_FILE")?);
     }
     let mut client = migrations::connect(&config, Duration::from_secs(60))
         .await
         .map_err(|e| format!("connecting: {e}"))?;
-    migrations::apply(&mut client)
+    let applied = migrations::apply(&mut client)
         .await
-        .map_err(|e| format!("applying migrations: {e}"))
+        .map_err(|e| format!("applying migrations: {e}"))?;
+    if let Ok(path) = std::env::var("APP_PASSWORD_FILE") {
+        let password = read_secret(&path, "APP_PASSWORD_FILE")?;
+        migrations::set_app_password(&client, &password)
+            .await
+            .map_err(|e| format!("setting the password of {}: {e}", migrations::APP_ROLE))?;
+    }
+    Ok(applied)
+}
+
+/// A secret file's content, without the line break an editor may have added.
+fn read_secret(path: &str, variable: &str) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map(|text| text.trim_end_matches(['\r', '\n']).to_owned())
+        .map_err(|e| format!("reading {variable} {path}: {e}"))
 }

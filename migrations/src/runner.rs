@@ -36,6 +36,25 @@ pub async fn connect(
     }
 }
 
+/// The role the app connects as (created by migrations/sql/0006).
+pub const APP_ROLE: &str = "market_app";
+
+/// Sets the app role's password, so the app can log in with it.
+pub async fn set_app_password(
+    client: &Client,
+    password: &str,
+) -> Result<(), tokio_postgres::Error> {
+    // ALTER ROLE takes no parameters: let the server quote the literal.
+    let statement: String = client
+        .query_one(
+            "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)",
+            &[&APP_ROLE, &password],
+        )
+        .await?
+        .get(0);
+    client.batch_execute(&statement).await
+}
+
 /// Applies every migration the database does not have yet; returns the versions applied.
 pub async fn apply(client: &mut Client) -> Result<Vec<i64>, tokio_postgres::Error> {
     // The database's statement timeout is for the app: waiting for another runner's lock,

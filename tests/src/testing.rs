@@ -83,19 +83,31 @@ pub async fn create_database(admin_url: &str) -> String {
         .expect("creating the test database");
     let db_url = admin_url.replace("/postgres?", &format!("/{name}?"));
     let mut db = connect(&db_url).await;
+    // The app's role belongs to the whole server: migrating two databases of one cluster
+    // at once would race to create and alter it (in production, one runner migrates).
+    static MIGRATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let migrating = MIGRATING.lock().await;
     migrations::apply(&mut db)
         .await
         .expect("applying migrations");
+    drop(migrating);
     db.batch_execute("CREATE EXTENSION pg_stat_statements")
         .await
         .expect("pg_stat_statements (the cluster preloads it)");
     db_url
 }
 
-/// The Spin variables that point the app at `db_url` on the cluster at `port`.
+/// The connection string the app uses for the database at `db_url`: the same database
+/// as its own role, `market_app` (the tests' clusters trust local connections).
+pub fn app_url(db_url: &str) -> String {
+    db_url.replacen("://postgres@", &format!("://{}@", migrations::APP_ROLE), 1)
+}
+
+/// The Spin variables that point the app at `db_url`, as its own role, on the cluster at
+/// `port`.
 pub fn database_variables(db_url: &str, port: u16) -> HashMap<String, String> {
     HashMap::from([
-        ("db_url".to_owned(), db_url.to_owned()),
+        ("db_url".to_owned(), app_url(db_url)),
         ("db_host".to_owned(), "127.0.0.1".to_owned()),
         ("db_port".to_owned(), port.to_string()),
     ])
@@ -357,10 +369,24 @@ pub struct Replicas {
     pub db_url: String,
     /// A direct connection, for arranging and checking rows.
     pub db: tokio_postgres::Client,
+    /// Set when the test asked for a cluster of its own.
+    pub own_cluster: Option<PgCluster>,
 }
 
+/// `count` instances on a fresh database of the shared cluster.
 pub async fn spawn_replicas(count: usize) -> Replicas {
-    let cluster = shared_cluster();
+    spawn_replicas_on(shared_cluster(), count).await
+}
+
+/// `count` instances on a cluster of the test's own (to change server-wide settings).
+pub async fn spawn_replicas_on_own_cluster(count: usize) -> Replicas {
+    let cluster = PgCluster::start().expect("starting a throwaway PostgreSQL");
+    let mut replicas = spawn_replicas_on(&cluster, count).await;
+    replicas.own_cluster = Some(cluster);
+    replicas
+}
+
+async fn spawn_replicas_on(cluster: &PgCluster, count: usize) -> Replicas {
     let db_url = create_database(&cluster.url("postgres")).await;
     let db = connect(&db_url).await;
     let redis = RedisServer::start().expect("starting redis-server");
@@ -384,6 +410,7 @@ pub async fn spawn_replicas(count: usize) -> Replicas {
         redis,
         db_url,
         db,
+        own_cluster: None,
     }
 }
 

@@ -12,6 +12,7 @@ mod health;
 mod hostile;
 mod idempotency;
 mod leaks;
+mod least_privilege;
 mod load;
 mod nginx;
 mod nothing_found;

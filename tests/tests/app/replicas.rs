@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
-use market_tests::testing::{Replicas, TestResponse, send_to, spawn_replicas};
+use market_tests::testing::{
+    Replicas, TestResponse, send_to, spawn_replicas, spawn_replicas_on_own_cluster,
+};
 use serde_json::json;
 
 const JSON: (&str, &str) = ("content-type", "application/json");
@@ -312,5 +314,89 @@ async fn when_redis_is_down_reads_fall_back_to_postgres_and_writes_succeed() {
         get(a, "/api/items").await.json()["items"][0]["name"],
         "After",
         "cached again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn beyond_the_app_roles_connection_limit_requests_get_503_and_postgres_stays_within_it() {
+    const LIMIT: i64 = 12;
+    let replicas = spawn_replicas_on_own_cluster(2).await;
+    replicas
+        .db
+        .batch_execute(&format!("ALTER ROLE market_app CONNECTION LIMIT {LIMIT}"))
+        .await
+        .unwrap();
+    let id = create(replicas.instances[0].addr, "Stock", 1_000_000).await;
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let sampling = sampling.clone();
+        let db = migrations::connect(&replicas.db_url.parse().unwrap(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        tokio::spawn(async move {
+            let mut peak = 0;
+            while sampling.load(Ordering::Relaxed) {
+                let row = db
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity WHERE usename = 'market_app'",
+                        &[],
+                    )
+                    .await
+                    .unwrap();
+                peak = peak.max(row.get::<_, i64>(0));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            peak
+        })
+    };
+
+    let addrs = replicas.addrs();
+    let responses = join_all((0..300).map(|n| {
+        let addr = addrs[n % 2];
+        async move {
+            match n % 3 {
+                0 => get(addr, "/api/items?limit=10").await,
+                1 => get(addr, &format!("/api/items/{id}")).await,
+                _ => {
+                    post(
+                        addr,
+                        &format!("/api/items/{id}/buy"),
+                        &[],
+                        r#"{"quantity":1}"#.into(),
+                    )
+                    .await
+                }
+            }
+        }
+    }))
+    .await;
+    sampling.store(false, Ordering::Relaxed);
+    let peak = sampler.await.unwrap();
+
+    let mut by_status: HashMap<u16, usize> = HashMap::new();
+    for response in &responses {
+        *by_status.entry(response.status.as_u16()).or_default() += 1;
+        if response.status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(response.header("retry-after").is_some());
+            assert!(response.json()["error"].is_string());
+        } else {
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        }
+    }
+    let bought = by_status.get(&200).copied().unwrap_or(0);
+    println!(
+        "connection budget: 300 requests over two instances with market_app limited to \
+         {LIMIT} connections: {by_status:?}; peak {peak} connections of market_app"
+    );
+    assert!(
+        peak <= LIMIT,
+        "Postgres never gave the app more than its limit"
+    );
+    assert!(by_status.contains_key(&503), "the limit bit");
+    assert!(bought > 0, "and work still got done");
+    assert_eq!(
+        get(addrs[0], "/api/items?limit=10").await.status,
+        StatusCode::OK,
+        "recovers"
     );
 }
