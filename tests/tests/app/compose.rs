@@ -7,8 +7,24 @@ use market_tests::testing::project_dir;
 use serde_yaml::Value;
 
 fn compose() -> Value {
-    let text = std::fs::read_to_string(project_dir().join("docker-compose.yml")).unwrap();
+    compose_file("docker-compose.yml")
+}
+
+fn compose_file(name: &str) -> Value {
+    let text = std::fs::read_to_string(project_dir().join(name)).unwrap();
     serde_yaml::from_str(&text).unwrap()
+}
+
+/// The team's schema folder (`../shared/schemas`, or `$SCHEMAS_DIR`), if present.
+fn shared_schemas() -> Option<std::path::PathBuf> {
+    std::env::var_os("SCHEMAS_DIR")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain([
+            project_dir().join("../shared/schemas"),
+            std::path::PathBuf::from("/work/shared/schemas"),
+        ])
+        .find(|dir| dir.join("compose-spec.json").exists())
 }
 
 fn service<'a>(compose: &'a Value, name: &str) -> &'a Value {
@@ -39,11 +55,20 @@ fn is_pinned(image: &str) -> bool {
 }
 
 #[test]
-fn the_compose_file_passes_the_compose_spec_schema() {
-    let output = Command::new("check-jsonschema")
-        .args(["--builtin-schema", "vendor.compose-spec"])
+fn the_compose_files_pass_the_compose_spec_schema() {
+    let mut command = Command::new("check-jsonschema");
+    // The Compose Specification's schema from the team's folder, else the copy that
+    // check-jsonschema ships.
+    match shared_schemas() {
+        Some(dir) => command
+            .arg("--schemafile")
+            .arg(dir.join("compose-spec.json")),
+        None => command.args(["--builtin-schema", "vendor.compose-spec"]),
+    };
+    let output = command
         .arg(project_dir().join("docker-compose.yml"))
         .arg(project_dir().join("compose.dev.yml"))
+        .arg(project_dir().join("compose.scale.yml"))
         .output()
         .expect("check-jsonschema is installed (pip install check-jsonschema)");
     assert!(
@@ -90,7 +115,7 @@ fn only_nginx_publishes_a_port_and_it_can_be_changed() {
     for (name, definition) in compose["services"].as_mapping().unwrap() {
         let ports = strings(&definition["ports"]);
         if name.as_str() == Some("nginx") {
-            assert_eq!(ports, ["${NGINX_PORT:-8080}:80"]);
+            assert_eq!(ports, ["${NGINX_BIND:-127.0.0.1}:${NGINX_PORT:-8080}:80"]);
         } else {
             assert!(
                 ports.is_empty() && definition.get("ports").is_none(),
@@ -144,6 +169,15 @@ fn the_app_and_nginx_are_healthchecked_on_the_right_networks() {
         app["environment"]["SPIN_VARIABLE_DB_HOST"].as_str(),
         Some("db")
     );
+    assert_eq!(
+        app["environment"]["DB_USER"].as_str(),
+        Some(migrations::APP_ROLE)
+    );
+    assert_eq!(
+        strings(&app["volumes"]),
+        ["app-secret:/secrets:ro"],
+        "the app sees its own password, not the owner's"
+    );
     let nginx = service(&compose, "nginx");
     assert!(is_pinned(nginx["image"].as_str().unwrap()));
     assert!(nginx["healthcheck"]["test"].is_sequence());
@@ -176,4 +210,79 @@ fn the_app_image_runs_the_pinned_spin_release_on_all_interfaces() {
     // The nginx upstream is the app's listen port.
     let site = std::fs::read_to_string(project_dir().join("conf.d/default.conf")).unwrap();
     assert!(site.contains("server app:3000;"));
+}
+
+/// `CONNECTION LIMIT` of the app's role, from the migration that sets it.
+fn app_role_connection_limit() -> u32 {
+    let migration =
+        std::fs::read_to_string(project_dir().join("migrations/sql/0006_create_the_app_role.sql"))
+            .unwrap();
+    migration
+        .split("CONNECTION LIMIT ")
+        .skip(1)
+        .find_map(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("migration 0006 sets CONNECTION LIMIT")
+}
+
+#[test]
+fn the_scale_out_adds_a_private_shared_cache_and_replicas_within_the_connection_budget() {
+    let scale = compose_file("compose.scale.yml");
+    let cache = service(&scale, "cache");
+    assert!(is_pinned(cache["image"].as_str().unwrap()));
+    assert_eq!(strings(&cache["networks"]), ["back"]);
+    assert!(cache.get("ports").is_none());
+    assert!(cache["healthcheck"]["test"].is_sequence());
+    let app = service(&scale, "app");
+    let replicas = app["deploy"]["replicas"].as_u64().unwrap();
+    assert!(replicas >= 2);
+    assert_eq!(condition(&scale, "app", "cache"), Some("service_healthy"));
+    let url = app["environment"]["SPIN_VARIABLE_CACHE_REDIS_URL"]
+        .as_str()
+        .unwrap();
+    let host = app["environment"]["SPIN_VARIABLE_CACHE_REDIS_HOST"]
+        .as_str()
+        .unwrap();
+    let port = app["environment"]["SPIN_VARIABLE_CACHE_REDIS_PORT"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        url,
+        format!("redis://{host}:{port}"),
+        "allowed host matches the URL"
+    );
+    assert_eq!(host, "cache");
+    assert!(
+        service(&compose(), "cache").is_null(),
+        "one instance, no Redis, by default"
+    );
+
+    // The budget: a single instance's pools fit under the role's limit, and the limit
+    // under max_connections with room for superusers (3 reserved), the runner and an
+    // operator. More instances share the same limit: beyond it, 503 (tested in
+    // replicas.rs).
+    let limit = app_role_connection_limit();
+    let max_connections: u32 = strings(&service(&compose(), "db")["command"])
+        .iter()
+        .find_map(|arg| arg.strip_prefix("max_connections=")?.parse().ok())
+        .unwrap();
+    const SPIN_POOL: u32 = 64;
+    const COMPONENTS: u32 = 3;
+    assert!(
+        COMPONENTS * SPIN_POOL <= limit,
+        "one instance never meets the limit"
+    );
+    assert!(
+        limit + 3 + 2 <= max_connections,
+        "{limit} + 5 > {max_connections}"
+    );
+    println!(
+        "connection budget: {replicas} replicas x {COMPONENTS} components x {SPIN_POOL} = {} \
+         potential, capped at {limit} by the app role, max_connections {max_connections}",
+        u64::from(COMPONENTS * SPIN_POOL) * replicas
+    );
 }
