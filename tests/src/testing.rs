@@ -3,7 +3,7 @@
 //! small HTTP client.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -324,20 +324,42 @@ pub async fn send_to(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> anyhow::Result<TestResponse> {
-    let what = format!("{method} {path}");
-    tokio::time::timeout(NO_HANG, send_unbounded(addr, method, path, headers, body))
-        .await
-        .map_err(|_| anyhow::anyhow!("{what} got no answer within {NO_HANG:?}: it hangs"))?
+    send_from(None, addr, method, path, headers, body).await
 }
 
-async fn send_unbounded(
+/// The same from a given local address (any of 127.0.0.0/8 is this machine), so that
+/// nginx sees several clients, each with its own rate limit.
+pub async fn send_from(
+    local: Option<IpAddr>,
     addr: SocketAddr,
     method: Method,
     path: &str,
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> anyhow::Result<TestResponse> {
-    let stream = TcpStream::connect(addr).await?;
+    let what = format!("{method} {path}");
+    let exchange = send_unbounded(local, addr, method, path, headers, body);
+    tokio::time::timeout(NO_HANG, exchange)
+        .await
+        .map_err(|_| anyhow::anyhow!("{what} got no answer within {NO_HANG:?}: it hangs"))?
+}
+
+async fn send_unbounded(
+    local: Option<IpAddr>,
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> anyhow::Result<TestResponse> {
+    let stream = match local {
+        None => TcpStream::connect(addr).await?,
+        Some(ip) => {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(SocketAddr::new(ip, 0))?;
+            socket.connect(addr).await?
+        }
+    };
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);

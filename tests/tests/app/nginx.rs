@@ -231,19 +231,136 @@ async fn html_json_and_css_are_gzipped() {
 }
 
 #[tokio::test]
-async fn spins_well_known_endpoints_are_not_reachable_from_outside() {
+async fn spins_endpoints_and_the_health_checks_are_not_reachable_from_outside() {
     let app = spawn_app().await;
     let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
-    assert_eq!(
-        app.get("/.well-known/spin/health").await.status,
-        StatusCode::OK,
-        "the app has it"
-    );
-    for path in ["/.well-known/spin/health", "/.well-known/spin/info"] {
+    for path in ["/.well-known/spin/health", "/health", "/health/ready"] {
+        assert_eq!(
+            app.get(path).await.status,
+            StatusCode::OK,
+            "the app has {path}"
+        );
+    }
+    for path in [
+        "/.well-known/spin/health",
+        "/.well-known/spin/info",
+        "/health",
+        "/health/ready",
+        "/health/anything",
+    ] {
         assert_eq!(
             through(&nginx, Method::GET, path, &[], "").await.status,
             StatusCode::NOT_FOUND,
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn writes_beyond_the_rate_limit_get_429_with_retry_after_and_reads_are_never_limited() {
+    let app = spawn_app().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
+    let json = [("content-type", "application/json")];
+    let body = r#"{"name":"Scripted","quantity":1,"price":"1","description":"d"}"#;
+
+    let mut api_statuses = Vec::new();
+    for _ in 0..40 {
+        let response = through(&nginx, Method::POST, "/api/items", &json, body).await;
+        if response.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(response.header("retry-after"), Some("1"));
+            assert!(
+                response
+                    .header("content-type")
+                    .unwrap()
+                    .starts_with("application/json")
+            );
+            assert!(
+                response.json()["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Too many requests")
+            );
+        }
+        api_statuses.push(response.status);
+    }
+    let form = through(
+        &nginx,
+        Method::POST,
+        "/items",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        "name=x",
+    )
+    .await;
+    let mut reads = Vec::new();
+    for _ in 0..200 {
+        reads.push(
+            through(&nginx, Method::GET, "/api/items?limit=1", &[], "")
+                .await
+                .status,
+        );
+    }
+
+    let created = api_statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let limited = api_statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    println!(
+        "rate limit: 40 writes at once from one address: {created} created, {limited} got 429; 200 reads all {:?}",
+        reads[0]
+    );
+    assert!(
+        (20..=24).contains(&created),
+        "the burst of 20 (and the rate) went through"
+    );
+    assert_eq!(created + limited, 40);
+    assert_eq!(
+        app.item_count().await,
+        created as i64,
+        "a 429 wrote nothing"
+    );
+    assert_eq!(form.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        form.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(form.text().contains("<h1>Too many requests</h1>"));
+    assert!(
+        reads.iter().all(|s| *s == StatusCode::OK),
+        "reads are never limited"
+    );
+}
+
+#[tokio::test]
+async fn a_person_selling_and_buying_at_a_human_pace_is_never_limited() {
+    let app = spawn_app().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
+    let json = [("content-type", "application/json")];
+    let mut statuses = Vec::new();
+    for n in 0..15 {
+        let body = format!(r#"{{"name":"Item {n}","quantity":5,"price":"1","description":"d"}}"#);
+        let created = through(&nginx, Method::POST, "/api/items", &json, body).await;
+        let id = created.json()["id"].as_i64().unwrap_or_default();
+        statuses.push(created.status);
+        let bought = through(
+            &nginx,
+            Method::POST,
+            &format!("/api/items/{id}/buy"),
+            &json,
+            r#"{"quantity":1}"#,
+        )
+        .await;
+        statuses.push(bought.status);
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::OK),
+        "{statuses:?}"
+    );
 }

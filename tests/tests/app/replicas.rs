@@ -3,7 +3,7 @@
 //! nginx config with both as upstream servers.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
 use market_tests::testing::{
-    Replicas, TestResponse, send_to, spawn_replicas, spawn_replicas_on_own_cluster,
+    Replicas, TestResponse, send_from, send_to, spawn_replicas, spawn_replicas_on_own_cluster,
 };
 use serde_json::json;
 
@@ -117,17 +117,27 @@ async fn fifty_buyers_spread_over_both_instances_take_exactly_ten_units() {
     let nginx = Nginx::start_with_upstreams(&Nginx::project_conf_d(), &replicas.addrs()).unwrap();
     let id = create(replicas.instances[0].addr, "Last ten", 10).await;
 
+    // Half through nginx, each from an address of its own (as 25 people would), half
+    // straight to the second instance.
     let responses = join_all((0..50).map(|buyer| {
-        let addr = if buyer % 2 == 0 {
-            nginx.addr
+        let (local, addr) = if buyer % 2 == 0 {
+            (Some(client_address(buyer)), nginx.addr)
         } else {
-            replicas.addrs()[buyer % 2]
+            (None, replicas.addrs()[1])
         };
         let path = format!("/api/items/{id}/buy");
         async move {
-            post(addr, &path, &[], r#"{"quantity":1}"#.into())
-                .await
-                .status
+            send_from(
+                local,
+                addr,
+                Method::POST,
+                &path,
+                &[JSON],
+                r#"{"quantity":1}"#.into(),
+            )
+            .await
+            .unwrap()
+            .status
         }
     }))
     .await;
@@ -152,6 +162,11 @@ async fn fifty_buyers_spread_over_both_instances_take_exactly_ten_units() {
     assert_eq!(row.get::<_, i64>(1), 10);
 }
 
+/// A loopback address of its own for the `n`th client, so nginx rate-limits each apart.
+fn client_address(n: usize) -> IpAddr {
+    IpAddr::from([127, 0, 1, u8::try_from(n % 250).unwrap() + 1])
+}
+
 /// What the writers and readers saw while an instance was killed.
 #[derive(Default)]
 struct Seen {
@@ -170,7 +185,7 @@ async fn killing_one_instance_under_load_loses_no_acknowledged_write() {
     let stop = Arc::new(AtomicBool::new(false));
     let killed = Arc::new(AtomicBool::new(false));
 
-    let writers = (0..4).map(|writer| {
+    let writers = (0..8).map(|writer| {
         let (stop, killed) = (stop.clone(), killed.clone());
         tokio::spawn(async move {
             let mut seen = Seen::default();
@@ -181,7 +196,8 @@ async fn killing_one_instance_under_load_loses_no_acknowledged_write() {
                 // A client retries a failed write with the same key: never twice stored.
                 let key = format!("kill-test-{name}");
                 for _ in 0..20 {
-                    let response = send_to(
+                    let response = send_from(
+                        Some(client_address(writer)),
                         front,
                         Method::POST,
                         "/api/items",
@@ -207,6 +223,8 @@ async fn killing_one_instance_under_load_loses_no_acknowledged_write() {
                 };
                 *reads.entry(read).or_default() += 1;
                 n += 1;
+                // A person's pace, within nginx's write limit for one address.
+                tokio::time::sleep(Duration::from_millis(120)).await;
             }
             seen
         })
