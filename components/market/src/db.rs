@@ -24,6 +24,36 @@ use crate::error::AppError;
 use crate::item::{IdempotencyKey, Item, ItemId, NewItem, Purchase, PurchaseQuantity};
 use crate::listing::Listing;
 
+/// How long an idempotency key answers replays. After that it is free again: a request
+/// with it is new, and its row may be removed.
+pub const KEY_LIFETIME: &str = "24 hours";
+
+/// A CTE that removes a few expired idempotency keys (not `$key`, which this statement
+/// claims) as part of every write, so the table does not grow without bound and no job
+/// is needed. Rows another write is removing are skipped, not waited for.
+fn remove_expired_keys(operation: &str, key: &str) -> String {
+    format!(
+        "expired AS (
+             DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+                 SELECT ctid FROM idempotency_keys
+                 WHERE created_at < now() - interval '{KEY_LIFETIME}'
+                   AND NOT (operation = '{operation}' AND key IS NOT DISTINCT FROM {key})
+                 LIMIT 10 FOR UPDATE SKIP LOCKED))
+         )"
+    )
+}
+
+/// The `ON CONFLICT` of a key claim: an expired key is claimed anew (its row takes the
+/// new request), a live one is left alone and the claim yields nothing.
+fn claim_unless_live(reference: &str) -> String {
+    format!(
+        "ON CONFLICT (operation, key) DO UPDATE
+             SET request = EXCLUDED.request, {reference} = EXCLUDED.{reference},
+                 created_at = now()
+             WHERE idempotency_keys.created_at < now() - interval '{KEY_LIFETIME}'"
+    )
+}
+
 /// An item's columns, read from the `items` table or a CTE shaped like it, in the order
 /// [`Item::try_from`] decodes them.
 const ITEM_FIELDS: &str = "id, name, quantity, price_cents, description, \
@@ -82,13 +112,14 @@ pub fn insert_item_sql() -> String {
     // The item's id is drawn first so that the claim can name it: the item is inserted
     // only when the key was free, and a concurrent claim of the same key waits for this
     // one and then finds it taken.
-    let ctes = "WITH new_item AS (
+    let ctes = format!(
+        "WITH new_item AS (
              SELECT nextval(pg_get_serial_sequence('items', 'id')) AS id
          ), claim AS (
              INSERT INTO idempotency_keys (operation, key, request, item_id)
              SELECT 'create_item', $5::text, $6::text, id FROM new_item
              WHERE $5::text IS NOT NULL
-             ON CONFLICT (operation, key) DO NOTHING
+             {}
              RETURNING key
          ), created AS (
              INSERT INTO items (id, name, quantity, price_cents, description)
@@ -96,12 +127,15 @@ pub fn insert_item_sql() -> String {
              SELECT id, $1::text, $2::integer, $3::bigint, $4::text FROM new_item
              WHERE $5::text IS NULL OR EXISTS (SELECT FROM claim)
              RETURNING id, name, quantity, price_cents, description, date_added
-         )";
+         ), {}",
+        claim_unless_live("item_id"),
+        remove_expired_keys("create_item", "$5::text")
+    );
     let found = format!("SELECT {ITEM_FIELDS} FROM created");
     format!("{ctes} {}", at_least_one_row(ITEM_COLUMNS, &found))
 }
 
-/// The item and request that the `create_item` key `$1` was first claimed for.
+/// The item and request that the live `create_item` key `$1` was first claimed for.
 fn created_with_key_sql() -> String {
     let found = format!(
         "SELECT idempotency_keys.request, {} FROM idempotency_keys
@@ -121,13 +155,14 @@ pub fn buy_item_sql() -> String {
     // and then takes nothing. A claim whose buy took nothing keeps the purchase id it
     // reserved with no purchase behind it: a retry finds the key and answers from the
     // stock, which only ever goes down.
-    let ctes = "WITH new_purchase AS (
+    let ctes = format!(
+        "WITH new_purchase AS (
              SELECT nextval(pg_get_serial_sequence('purchases', 'id')) AS id
          ), claim AS (
              INSERT INTO idempotency_keys (operation, key, request, purchase_id)
              SELECT 'buy_item', $3::text, $4::text, id FROM new_purchase
              WHERE $3::text IS NOT NULL
-             ON CONFLICT (operation, key) DO NOTHING
+             {}
              RETURNING key
          ), taken AS (
              UPDATE items SET quantity = quantity - $2::integer
@@ -139,7 +174,10 @@ pub fn buy_item_sql() -> String {
              SELECT new_purchase.id, taken.id, $2::integer, taken.quantity
              FROM new_purchase, taken
              RETURNING id, item_id, quantity, remaining, purchased_at
-         )";
+         ), {}",
+        claim_unless_live("purchase_id"),
+        remove_expired_keys("buy_item", "$3::text")
+    );
     let columns = format!(
         "$3::text IS NOT NULL AND NOT EXISTS (SELECT FROM claim) AS key_taken,
          (SELECT quantity FROM items WHERE id = $1::bigint) AS stock, {PURCHASE_COLUMNS}"

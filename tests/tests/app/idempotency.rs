@@ -177,3 +177,51 @@ async fn malformed_idempotency_keys_get_400() {
     }
     assert_eq!(app.item_count().await, 0);
 }
+
+#[tokio::test]
+async fn a_key_older_than_a_day_is_new_again_and_expired_keys_are_removed_as_writes_go() {
+    let app = spawn_app().await;
+    let first = create_with_key(&app, "old-key", ITEM).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let within = create_with_key(&app, "old-key", ITEM).await;
+    assert_eq!(within.json(), first.json(), "a replay within the day");
+    app.db
+        .batch_execute(
+            "UPDATE idempotency_keys SET created_at = now() - interval '25 hours';
+             INSERT INTO idempotency_keys (operation, key, request, created_at)
+             SELECT 'buy_item', 'stale-' || n, '[]', now() - interval '2 days'
+             FROM generate_series(1, 25) AS n",
+        )
+        .await
+        .unwrap();
+    let other_body = r#"{"name":"Other","quantity":1,"price":"9.99","description":"New"}"#;
+
+    let reused = create_with_key(&app, "old-key", other_body).await;
+    let replay = create_with_key(&app, "old-key", other_body).await;
+    for n in 0..2 {
+        let body = format!(r#"{{"name":"More {n}","quantity":1,"price":"1","description":"d"}}"#);
+        assert_eq!(
+            app.post_json("/api/items", &body).await.status,
+            StatusCode::CREATED
+        );
+    }
+    let expired: i64 = app
+        .db
+        .query_one(
+            "SELECT count(*) FROM idempotency_keys WHERE created_at < now() - interval '24 hours'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+
+    assert_eq!(reused.status, StatusCode::CREATED, "{}", reused.text());
+    assert_ne!(reused.json()["id"], first.json()["id"], "treated as new");
+    assert_eq!(
+        replay.json(),
+        reused.json(),
+        "and a replay of the new request"
+    );
+    println!("expired keys: 25 stale rows, {expired} left after 4 writes");
+    assert_eq!(expired, 0, "each write removes up to 10 expired keys");
+}
