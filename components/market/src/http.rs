@@ -176,10 +176,71 @@ pub fn see_other(location: &str) -> Response {
     response
 }
 
+/// Whether the request reached the proxy in front of the app over HTTPS (nginx, or an
+/// Ingress, sets `X-Forwarded-Proto`; nginx overwrites whatever a client sent).
+pub fn arrived_over_https(request: &Request) -> bool {
+    request
+        .header("x-forwarded-proto")
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+}
+
+/// A response to a request that arrived over HTTPS: browsers are told to come back only
+/// over HTTPS (HSTS), and cookies to travel only over HTTPS (`Secure`). Over plain HTTP
+/// (e.g. localhost) neither is added, so nothing breaks there.
+pub fn secure_for_https(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let cookies: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|cookie| {
+            HeaderValue::from_str(&format!("{}; Secure", cookie.to_str().ok()?)).ok()
+        })
+        .collect();
+    headers.remove(header::SET_COOKIE);
+    for cookie in cookies {
+        headers.append(header::SET_COOKIE, cookie);
+    }
+    headers.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    response
+}
+
 /// Adds a `Set-Cookie` header; several may be set on one response.
 pub fn set_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+#[cfg(test)]
+mod https_tests {
+    use super::*;
+
+    #[test]
+    fn over_https_cookies_are_secure_and_hsts_is_sent() {
+        let mut response = json(StatusCode::OK, &serde_json::json!({}));
+        set_cookie(&mut response, "csrf=abc; Path=/; HttpOnly; SameSite=Lax");
+        set_cookie(&mut response, "notice=x; Path=/");
+        let response = secure_for_https(response);
+        let cookies: Vec<&str> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(
+            cookies,
+            [
+                "csrf=abc; Path=/; HttpOnly; SameSite=Lax; Secure",
+                "notice=x; Path=/; Secure"
+            ]
+        );
+        assert_eq!(
+            response.headers()[header::STRICT_TRANSPORT_SECURITY],
+            "max-age=31536000"
+        );
     }
 }
 

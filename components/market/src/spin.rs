@@ -6,16 +6,20 @@ use futures::StreamExt;
 use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
 
-use crate::http::{Body, MAX_BODY_BYTES, Method, Request, Response};
+use crate::http::{self, Body, MAX_BODY_BYTES, Method, Request, Response};
 
-/// Reads the request, lets `handle` answer it, and sends the answer.
+/// Reads the request, lets `handle` answer it, and sends the answer (made HTTPS-only
+/// when the request arrived over HTTPS).
 pub async fn serve(
     incoming: IncomingRequest,
     out: ResponseOutparam,
     handle: impl FnOnce(&Request) -> Response,
 ) {
     let request = read_request(incoming).await;
-    let response = handle(&request);
+    let mut response = handle(&request);
+    if http::arrived_over_https(&request) {
+        response = http::secure_for_https(response);
+    }
     write_response(out, response).await;
 }
 

@@ -364,3 +364,35 @@ async fn a_person_selling_and_buying_at_a_human_pace_is_never_limited() {
         "{statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn over_https_cookies_are_secure_with_hsts_and_a_client_cannot_claim_https_through_nginx() {
+    let app = spawn_app().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
+    let https = [("x-forwarded-proto", "https")];
+
+    // As the proxy that terminated TLS tells the app.
+    let secure = app.send(Method::GET, "/", &https, "").await;
+    // A client on plain HTTP pretending otherwise: nginx sets the header itself.
+    let spoofed = through(&nginx, Method::GET, "/", &https, "").await;
+    let plain = through(&nginx, Method::GET, "/", &[], "").await;
+
+    let csrf = |response: &TestResponse| {
+        response
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("csrf="))
+            .unwrap()
+    };
+    assert!(csrf(&secure).ends_with("; Secure"), "{}", csrf(&secure));
+    assert_eq!(
+        secure.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    for response in [&spoofed, &plain] {
+        assert!(!csrf(response).contains("Secure"));
+        assert!(response.header("strict-transport-security").is_none());
+    }
+}
