@@ -14,7 +14,14 @@ include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 #[cfg(feature = "runner")]
 mod runner;
 #[cfg(feature = "runner")]
-pub use runner::{APP_ROLE, apply, connect, set_app_password};
+mod tls;
+#[cfg(feature = "runner")]
+pub use runner::{
+    APP_ROLE, LOCK_TIMEOUT, MigrateError, apply, apply_migrations, checksum, connect,
+    connect_using, set_app_password,
+};
+#[cfg(feature = "runner")]
+pub use tls::Target;
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,6 @@
-//! `migrate`: brings the database named by `DATABASE_URL` up to the latest schema.
+//! `migrate`: brings the database named by `DATABASE_URL` up to the latest schema, over
+//! TLS when the connection string asks for it (`sslmode=require`, `verify-ca` or
+//! `verify-full` with `sslrootcert=<CA file>`).
 //!
 //! The password may instead come from a file named by `DATABASE_PASSWORD_FILE` (a
 //! Docker secret), so it never appears in the environment or the image. With
@@ -33,13 +35,13 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<Vec<i64>, String> {
     let url = std::env::var("DATABASE_URL").map_err(|_| "set DATABASE_URL".to_owned())?;
-    let mut config: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e| format!("DATABASE_URL is not a valid connection string: {e}"))?;
+    let mut target = migrations::Target::parse(&url).map_err(|e| format!("DATABASE_URL: {e}"))?;
     if let Ok(path) = std::env::var("DATABASE_PASSWORD_FILE") {
-        config.password(read_secret(&path, "DATABASE_PASSWORD_FILE")?);
+        target
+            .config
+            .password(read_secret(&path, "DATABASE_PASSWORD_FILE")?);
     }
-    let mut client = migrations::connect(&config, Duration::from_secs(60))
+    let mut client = migrations::connect_using(&target.config, target.tls, Duration::from_secs(60))
         .await
         .map_err(|e| format!("connecting: {e}"))?;
     let applied = migrations::apply(&mut client)

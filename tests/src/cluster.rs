@@ -156,6 +156,40 @@ impl PgCluster {
         Ok(())
     }
 
+    /// From now on the server speaks TLS with this certificate and key (PEM files), and
+    /// refuses connections over TCP that do not use it.
+    pub fn require_tls(&self, certificate: &Path, key: &Path) -> anyhow::Result<()> {
+        let data = self.data_dir();
+        std::fs::copy(certificate, data.join("server.crt"))?;
+        std::fs::copy(key, data.join("server.key"))?;
+        if self.as_postgres_user {
+            run(Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(data.join("server.crt"))
+                .arg(data.join("server.key")))?;
+        }
+        run(Command::new("chmod")
+            .arg("600")
+            .arg(data.join("server.key")))?;
+        let mut settings = std::fs::read_to_string(data.join("postgresql.conf"))?;
+        settings
+            .push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(data.join("postgresql.conf"), settings)?;
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\n\
+             hostssl all all 127.0.0.1/32 trust\n\
+             hostnossl all all 127.0.0.1/32 reject\n",
+        )?;
+        run(self
+            .pg_command("pg_ctl")
+            .arg("-D")
+            .arg(self.data_dir())
+            .arg("reload"))?;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Ok(())
+    }
+
     /// A connection string for one database of this cluster.
     pub fn url(&self, database: &str) -> String {
         format!(

@@ -14,6 +14,7 @@ mod idempotency;
 mod leaks;
 mod least_privilege;
 mod load;
+mod migrate;
 mod nginx;
 mod nothing_found;
 mod pages;
