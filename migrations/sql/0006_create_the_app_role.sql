@@ -17,8 +17,10 @@ EXCEPTION
     WHEN duplicate_object OR unique_violation THEN NULL;
 END
 $$;
-ALTER ROLE market_app NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
-    CONNECTION LIMIT 200;
+-- A new role has none of SUPERUSER, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS; they
+-- are not named here because PostgreSQL 16 and later refuse even "NO..." from an owner
+-- that is not a superuser (CloudNativePG's, in deploy/kubernetes).
+ALTER ROLE market_app CONNECTION LIMIT 200;
 ALTER ROLE market_app SET statement_timeout = '5s';
 
 -- PostgreSQL 15 and later no longer let every role create in the public schema; older

@@ -263,6 +263,7 @@ async fn writes_beyond_the_rate_limit_get_429_with_retry_after_and_reads_are_nev
     let json = [("content-type", "application/json")];
     let body = r#"{"name":"Scripted","quantity":1,"price":"1","description":"d"}"#;
 
+    let started = std::time::Instant::now();
     let mut api_statuses = Vec::new();
     for _ in 0..40 {
         let response = through(&nginx, Method::POST, "/api/items", &json, body).await;
@@ -283,6 +284,7 @@ async fn writes_beyond_the_rate_limit_get_429_with_retry_after_and_reads_are_nev
         }
         api_statuses.push(response.status);
     }
+    let took = started.elapsed();
     let form = through(
         &nginx,
         Method::POST,
