@@ -31,6 +31,13 @@ ENTRYPOINT ["/usr/local/bin/migrate"]
 FROM toolchain AS dev
 COPY --from=spin /usr/local/bin/spin /usr/local/bin/spin
 COPY docker/app-entrypoint.sh /usr/local/bin/app-entrypoint
+# Not root: a user of its own owns the build directory and cargo's home (compose's
+# named volumes start as copies of these, so they belong to it too).
+RUN useradd --create-home --uid 1000 dev \
+ && mkdir -p /src/target /home/dev/.cargo/registry \
+ && chown -R dev:dev /src /home/dev/.cargo
+ENV CARGO_HOME=/home/dev/.cargo
+USER dev
 ENTRYPOINT ["/usr/local/bin/app-entrypoint"]
 CMD ["watch", "--", "--listen", "0.0.0.0:3000", "--runtime-config-file", "runtime-config.toml"]
 
@@ -39,6 +46,11 @@ WORKDIR /app
 COPY spin.toml runtime-config.toml ./
 COPY --from=build /out/pages.wasm /out/items.wasm /out/health.wasm target/wasm32-wasip2/release/
 COPY docker/app-entrypoint.sh /usr/local/bin/app-entrypoint
+# Not root, and nothing written to disk: runtime-config.toml leaves Spin no state or log
+# directory, and Wasmtime's compilation cache (under $HOME) is off, so every start
+# compiles the three components (about a second).
+USER 65532:65532
+ENV DISABLE_WASMTIME_CACHE=true
 EXPOSE 3000
 # The image has no curl: ask readiness over bash's /dev/tcp.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=6 \

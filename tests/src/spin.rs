@@ -77,8 +77,6 @@ impl SpinUp {
             .args(["--runtime-config-file", "runtime-config.toml"])
             .arg("--listen")
             .arg(addr.to_string())
-            .arg("--state-dir")
-            .arg(dir.join("state"))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
@@ -120,18 +118,10 @@ impl SpinUp {
         }
     }
 
-    /// What Spin printed, and what the components wrote to stderr.
+    /// What Spin printed, and what the components wrote (runtime-config.toml leaves
+    /// Spin no log directory: component output goes to Spin's own).
     pub fn log(&self) -> String {
-        let mut log = std::fs::read_to_string(self.dir.join("spin.log")).unwrap_or_default();
-        if let Ok(entries) = std::fs::read_dir(self.dir.join("state/logs")) {
-            for entry in entries.flatten() {
-                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                if !text.is_empty() {
-                    log.push_str(&format!("\n== {}\n{text}", entry.path().display()));
-                }
-            }
-        }
-        log
+        std::fs::read_to_string(self.dir.join("spin.log")).unwrap_or_default()
     }
 
     /// The OS process id of `spin up`.

@@ -207,6 +207,19 @@ fn the_app_image_runs_the_pinned_spin_release_on_all_interfaces() {
         r#"CMD ["up", "--listen", "0.0.0.0:3000", "--runtime-config-file", "runtime-config.toml"]"#
     ));
     assert!(dockerfile.contains("FROM spin AS app"));
+    // Every image runs as an unprivileged user.
+    for (stage, user) in [
+        ("migrate", "USER nobody"),
+        ("dev", "USER dev"),
+        ("app", "USER 65532:65532"),
+    ] {
+        let body = dockerfile
+            .split(&format!(" AS {stage}\n"))
+            .nth(1)
+            .and_then(|rest| rest.split("\nFROM ").next())
+            .unwrap_or_else(|| panic!("no {stage} stage"));
+        assert!(body.contains(user), "the {stage} stage runs as {user}");
+    }
     // The nginx upstream is the app's listen port.
     let site = std::fs::read_to_string(project_dir().join("conf.d/default.conf")).unwrap();
     assert!(site.contains("server app:3000;"));
