@@ -60,6 +60,17 @@ impl SpinUp {
     /// arguments, such as `docker/app-entrypoint.sh`) with this environment added, the
     /// `spin` binary first on its `PATH`.
     pub fn start_with(launcher: &Path, environment: &[(String, String)]) -> anyhow::Result<Self> {
+        let mut command = Command::new(launcher);
+        command.current_dir(project_dir());
+        Self::start_command(command, environment)
+    }
+
+    /// Starts `command up ...`: the command names what runs Spin (with its working
+    /// directory, where `spin.toml` is), this adds Spin's arguments and the environment.
+    pub fn start_command(
+        mut command: Command,
+        environment: &[(String, String)],
+    ) -> anyhow::Result<Self> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "market-spin-{}-{}",
@@ -70,9 +81,7 @@ impl SpinUp {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
         let log = std::fs::File::create(dir.join("spin.log"))?;
-        let mut command = Command::new(launcher);
         command
-            .current_dir(project_dir())
             .args(["up", "--from", "spin.toml"])
             .args(["--runtime-config-file", "runtime-config.toml"])
             .arg("--listen")
