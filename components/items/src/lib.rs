@@ -217,7 +217,11 @@ fn list_items(request: &Request) -> Result<Response, AppError> {
         request.query_param(SEARCH_PARAM).as_deref(),
         request.query_param(SOLD_OUT_PARAM).as_deref(),
     )?;
-    let page = cache::list_items_before(&listing, before, limit)?;
+    if listing.is_default() && before.is_none() && limit == home::PAGE_SIZE {
+        let first = home::first_page()?;
+        return Ok(http::json_text(StatusCode::OK, first.api_json));
+    }
+    let page = db::list_items_before(&db::open()?, &listing, before, limit)?;
     let body = api::page_json(&page, &config::currency()?);
     Ok(http::json(StatusCode::OK, &body))
 }

@@ -1,5 +1,7 @@
-//! A read-through cache of the first page of the default listing, so most reads do not
-//! touch Postgres. With one Spin process it lives in Spin's key-value store (in memory,
+//! A read-through cache of the first page of the default listing, kept as its callers
+//! rendered it (the page's listing section with placeholders for the visitor's tokens,
+//! and the API's JSON), so a hit does no per-item work and most reads do not touch
+//! Postgres. With one Spin process it lives in Spin's key-value store (in memory,
 //! `runtime-config.toml`); with several (compose scale-out, Kubernetes) in a Redis that
 //! all share (the `cache_redis_url` variable), so a write through one instance is seen on
 //! the next read through any other.
@@ -24,11 +26,12 @@
 //! use of time here.
 //!
 //! Only the first page of the default listing (in stock, no search, the home page's page
-//! size) is cached; older pages, searches, the listing with sold-out items and other page
-//! sizes always ask Postgres, and per-visitor parts of the page are never cached.
+//! size) is cached; callers ask Postgres for older pages, searches, the listing with
+//! sold-out items and other page sizes, and per-visitor parts are never cached.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use spin_sdk::key_value;
 use spin_sdk::redis;
@@ -37,7 +40,6 @@ use crate::cookies::random_token;
 use crate::db::{self, ItemsPage};
 use crate::error::AppError;
 use crate::home::PAGE_SIZE;
-use crate::item::ItemId;
 use crate::listing::Listing;
 
 /// The key holding the listing's current version.
@@ -52,10 +54,10 @@ fn entry_key(version: &str) -> String {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Entry {
+struct Entry<R> {
     /// Seconds since the Unix epoch when it was read from Postgres.
     stored_at: u64,
-    page: ItemsPage,
+    rendered: R,
 }
 
 /// Whether the `listing_cache` variable leaves the cache on (it is, unless "off").
@@ -115,29 +117,27 @@ fn now() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
-/// A page of the listing: from the cache when it is the cached kind and current, else
-/// from Postgres (and then cached when it is the cached kind).
-pub fn list_items_before(
-    listing: &Listing,
-    before: Option<ItemId>,
-    limit: u32,
-) -> Result<ItemsPage, AppError> {
-    let load = || db::list_items_before(&db::open()?, listing, before, limit);
-    if before.is_some() || !listing.is_default() || limit != PAGE_SIZE || !enabled() {
-        return load();
+/// The first page of the default listing as `render` makes it from the items: from the
+/// cache when current, else rendered from Postgres (and cached).
+pub fn first_page<R: Serialize + DeserializeOwned>(
+    render: impl FnOnce(&ItemsPage) -> Result<R, AppError>,
+) -> Result<R, AppError> {
+    let load = || db::list_items_before(&db::open()?, &Listing::default(), None, PAGE_SIZE);
+    if !enabled() {
+        return render(&load()?);
     }
     let store = match Store::open() {
         Ok(store) => store,
         Err(e) => {
             eprintln!("listing cache unavailable, reading Postgres: {e}");
-            return load();
+            return render(&load()?);
         }
     };
     let version = match current_version(&store) {
         Ok(version) => version,
         Err(e) => {
             eprintln!("listing cache version unreadable, reading Postgres: {e}");
-            return load();
+            return render(&load()?);
         }
     };
     let key = entry_key(&version);
@@ -145,24 +145,23 @@ pub fn list_items_before(
         .get(&key)
         .ok()
         .flatten()
-        .and_then(|bytes| serde_json::from_slice::<Entry>(&bytes).ok())
+        .and_then(|bytes| serde_json::from_slice::<Entry<R>>(&bytes).ok())
         .filter(|entry| now().saturating_sub(entry.stored_at) < TTL.as_secs());
     if let Some(entry) = cached {
-        return Ok(entry.page);
+        return Ok(entry.rendered);
     }
-    let page = load()?;
-    store_entry(&store, &version, &page);
-    Ok(page)
-}
-
-/// Caches `page` under `version`, and takes it back if the version changed meanwhile.
-fn store_entry(store: &Store, version: &str, page: &ItemsPage) {
-    let key = entry_key(version);
     let entry = Entry {
         stored_at: now(),
-        page: page.clone(),
+        rendered: render(&load()?)?,
     };
-    let stored = serde_json::to_vec(&entry)
+    store_entry(&store, &version, &entry);
+    Ok(entry.rendered)
+}
+
+/// Caches `entry` under `version`, and takes it back if the version changed meanwhile.
+fn store_entry<R: Serialize>(store: &Store, version: &str, entry: &Entry<R>) {
+    let key = entry_key(version);
+    let stored = serde_json::to_vec(entry)
         .map_err(|e| e.to_string())
         .and_then(|bytes| store.set(&key, &bytes));
     if let Err(e) = stored {

@@ -2,6 +2,7 @@
 //! page (the listing around the sell form, fresh or handed back with mistakes marked)
 //! and an item's own page.
 
+use crate::api;
 use crate::cache;
 use crate::config;
 use crate::cookies::{self, CsrfToken, Notice};
@@ -11,7 +12,7 @@ use crate::form::SellForm;
 use crate::http::{self, Request, Response, StatusCode};
 use crate::item::{FieldErrors, Item, ItemId};
 use crate::listing::Listing;
-use crate::views::{self, HomeView, ItemView, Visitor};
+use crate::views::{self, HomeView, ItemView, ListingView, Visitor};
 
 /// Items per page on the home page.
 pub const PAGE_SIZE: u32 = 50;
@@ -83,6 +84,39 @@ impl<'a> FormState<'a> {
     }
 }
 
+/// The first page of the default listing as the cache keeps it: the home page's listing
+/// section, rendered with placeholders for the visitor's tokens, and the API's JSON.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct FirstPage {
+    pub listing_section: String,
+    pub api_json: String,
+}
+
+/// The first page of the default listing, rendered once for everyone (or read back from
+/// the cache).
+pub fn first_page() -> Result<FirstPage, AppError> {
+    cache::first_page(|page| {
+        let currency = config::currency()?;
+        let placeholders = Visitor {
+            csrf_token: views::CSRF_TOKEN_PLACEHOLDER,
+            idempotency_key: views::FORM_KEY_PLACEHOLDER,
+            notice: None,
+            buy_error: None,
+        };
+        let listing_section = views::listing_section(&ListingView {
+            page,
+            listing: &Listing::default(),
+            before: None,
+            currency: &currency,
+            visitor: &placeholders,
+        });
+        Ok(FirstPage {
+            listing_section: listing_section.into_string(),
+            api_json: api::page_json(page, &currency).to_string(),
+        })
+    })
+}
+
 /// The name of the item a notice is about: from the items at hand, else from Postgres
 /// (a notice is shown once, so this costs a query only then).
 fn notice_with_name(
@@ -102,32 +136,59 @@ fn notice_with_name(
     Ok(Some((notice, name)))
 }
 
-/// Loads a page of the listing and renders the home page around the form, with a fresh
-/// one-time key for its forms.
+/// Renders the home page: a page of the listing around the form, with a fresh one-time
+/// key for its forms. The plain first page comes from the cache, already rendered; any
+/// other page (or one that must show a failed purchase on its item) is read and rendered
+/// now.
 pub fn render(
     status: StatusCode,
     listing: &Listing,
     before: Option<ItemId>,
     state: FormState,
 ) -> Result<Response, AppError> {
-    let page = cache::list_items_before(listing, before, PAGE_SIZE)?;
     let idempotency_key = cookies::random_token()?;
-    let notice = notice_with_name(state.notice, &page.items)?;
+    let currency = config::currency()?;
+    let mut visitor = Visitor {
+        csrf_token: state.csrf_token.as_str(),
+        idempotency_key: &idempotency_key,
+        notice: None,
+        buy_error: state.buy_error,
+    };
+    let (listing_section, items, buy_error_elsewhere) =
+        if listing.is_default() && before.is_none() && state.buy_error.is_none() {
+            let first = first_page()?;
+            (
+                views::with_visitor(&first.listing_section, &visitor),
+                Vec::new(),
+                None,
+            )
+        } else {
+            let page = db::list_items_before(&db::open()?, listing, before, PAGE_SIZE)?;
+            let view = ListingView {
+                page: &page,
+                listing,
+                before,
+                currency: &currency,
+                visitor: &visitor,
+            };
+            let elsewhere = state
+                .buy_error
+                .filter(|(id, _)| !view.shows(*id))
+                .map(|(_, message)| message);
+            (views::listing_section(&view), page.items, elsewhere)
+        };
+    let notice = notice_with_name(state.notice, &items)?;
+    visitor.notice = notice.as_ref().map(|(n, name)| (*n, name.as_deref()));
     Ok(http::html(
         status,
         views::home(&HomeView {
-            page: &page,
             listing,
-            before,
+            listing_section,
             form: state.form,
             errors: state.errors,
-            currency: &config::currency()?,
-            visitor: Visitor {
-                csrf_token: state.csrf_token.as_str(),
-                idempotency_key: &idempotency_key,
-                notice: notice.as_ref().map(|(n, name)| (*n, name.as_deref())),
-                buy_error: state.buy_error,
-            },
+            currency: &currency,
+            visitor,
+            buy_error_elsewhere,
         }),
     ))
 }

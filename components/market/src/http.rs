@@ -152,7 +152,12 @@ pub fn html(status: StatusCode, page: Markup) -> Response {
 
 /// A JSON document.
 pub fn json(status: StatusCode, value: &serde_json::Value) -> Response {
-    response(status, "application/json", value.to_string().into_bytes())
+    json_text(status, value.to_string())
+}
+
+/// A JSON document already serialised (e.g. read from the cache).
+pub fn json_text(status: StatusCode, text: String) -> Response {
+    response(status, "application/json", text.into_bytes())
 }
 
 /// A static asset shipped inside a component.

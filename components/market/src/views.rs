@@ -1,7 +1,8 @@
 //! The HTML of every page. maud escapes everything interpolated; the only raw HTML is
-//! the doctype in [`layout`].
+//! the doctype in [`layout`] and a listing section rendered (escaped) once by
+//! [`listing_section`] for the cache, in [`with_visitor`].
 
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::cookies::{CSRF_FIELD, Notice};
 use crate::db::ItemsPage;
@@ -45,52 +46,45 @@ pub struct Visitor<'a> {
     pub buy_error: Option<(ItemId, &'a str)>,
 }
 
-/// Everything the home page shows.
-pub struct HomeView<'a> {
+/// A page of a listing, with the buy forms of its items.
+pub struct ListingView<'a> {
     pub page: &'a ItemsPage,
     pub listing: &'a Listing,
     /// The cursor of this page when it is an older one (reached through `?before=`).
     pub before: Option<ItemId>,
-    pub form: &'a SellForm,
-    pub errors: &'a FieldErrors,
     pub currency: &'a Currency,
-    pub visitor: Visitor<'a>,
+    pub visitor: &'a Visitor<'a>,
 }
 
-impl HomeView<'_> {
-    fn shows(&self, id: ItemId) -> bool {
+impl ListingView<'_> {
+    pub fn shows(&self, id: ItemId) -> bool {
         self.page.items.iter().any(|item| item.id() == id)
     }
 }
 
-pub fn home(view: &HomeView) -> Markup {
+/// What stands in for the visitor's CSRF token and form key in a listing rendered once
+/// for everyone (the cached first page); [`with_visitor`] puts the visitor's in. NUL can
+/// be in no stored text (Postgres text cannot hold it), so nothing else matches.
+pub const CSRF_TOKEN_PLACEHOLDER: &str = "\u{0}csrf\u{0}";
+pub const FORM_KEY_PLACEHOLDER: &str = "\u{0}key\u{0}";
+
+/// A listing section rendered with the placeholders, made the visitor's.
+pub fn with_visitor(rendered: &str, visitor: &Visitor) -> Markup {
+    PreEscaped(
+        rendered
+            .replace(CSRF_TOKEN_PLACEHOLDER, visitor.csrf_token)
+            .replace(FORM_KEY_PLACEHOLDER, visitor.idempotency_key),
+    )
+}
+
+/// The listing section of the home page: its heading, the items, the links to other
+/// pages and to the sold-out filter.
+pub fn listing_section(view: &ListingView) -> Markup {
     let older = view.before.is_some();
-    let search = view.listing.search.as_ref().map(SearchTerms::as_str);
-    // A failed purchase of an item this page does not show is reported at the top.
-    let unplaced_buy_error = view
-        .visitor
-        .buy_error
-        .filter(|(id, _)| !view.shows(*id))
-        .map(|(_, message)| message);
-    let title = match search {
-        Some(terms) => format!("Search results for “{terms}”"),
-        None => "For sale".to_owned(),
-    };
-    let content = html! {
-        h1 { (title) }
-        (search_form(view.listing))
-        (notice(&view.visitor))
-        @if let Some(message) = unplaced_buy_error {
-            p.alert #buy-error role="alert" { (message) }
-        }
-        @if !view.errors.is_empty() {
-            p.alert #form-errors role="alert" {
-                "Please correct the fields marked in the " a href="#sell-heading" { "sell form" } "."
-            }
-        }
+    html! {
         section.listing aria-labelledby="listing-heading" {
             h2 #listing-heading {
-                @if older { "Older items" } @else if search.is_some() { "Newest matches first" }
+                @if older { "Older items" } @else if view.listing.search.is_some() { "Newest matches first" }
                 @else { "Newest first" }
             }
             @if view.page.items.is_empty() {
@@ -110,6 +104,41 @@ pub fn home(view: &HomeView) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// Everything the home page shows around its listing section.
+pub struct HomeView<'a> {
+    pub listing: &'a Listing,
+    /// Rendered by [`listing_section`], fresh or from the cache.
+    pub listing_section: Markup,
+    pub form: &'a SellForm,
+    pub errors: &'a FieldErrors,
+    pub currency: &'a Currency,
+    pub visitor: Visitor<'a>,
+    /// A failed purchase of an item the listing section does not show.
+    pub buy_error_elsewhere: Option<&'a str>,
+}
+
+pub fn home(view: &HomeView) -> Markup {
+    let search = view.listing.search.as_ref().map(SearchTerms::as_str);
+    let title = match search {
+        Some(terms) => format!("Search results for “{terms}”"),
+        None => "For sale".to_owned(),
+    };
+    let content = html! {
+        h1 { (title) }
+        (search_form(view.listing))
+        (notice(&view.visitor))
+        @if let Some(message) = view.buy_error_elsewhere {
+            p.alert #buy-error role="alert" { (message) }
+        }
+        @if !view.errors.is_empty() {
+            p.alert #form-errors role="alert" {
+                "Please correct the fields marked in the " a href="#sell-heading" { "sell form" } "."
+            }
+        }
+        (view.listing_section)
         section.sell aria-labelledby="sell-heading" {
             h2 #sell-heading { "Sell an item" }
             (sell_form(view))
@@ -245,7 +274,7 @@ fn stock_text(quantity: i32) -> String {
     }
 }
 
-fn item_card(view: &HomeView, item: &Item) -> Markup {
+fn item_card(view: &ListingView, item: &Item) -> Markup {
     let buy_error = view
         .visitor
         .buy_error
@@ -258,7 +287,7 @@ fn item_card(view: &HomeView, item: &Item) -> Markup {
             p.stock.sold-out[item.quantity == 0] { (stock_text(item.quantity)) }
             p.description { (item.description) }
             p.added { "Listed " time datetime=(item.date_added) { (listed_on(item)) } }
-            (buy_form(&view.visitor, item, buy_error, BuyFormOrigin::Listing(view.listing, view.before)))
+            (buy_form(view.visitor, item, buy_error, BuyFormOrigin::Listing(view.listing, view.before)))
         }
     }
 }
@@ -381,19 +410,28 @@ mod tests {
         errors: &FieldErrors,
         notice: Option<(Notice, Option<&str>)>,
     ) -> String {
-        home(&HomeView {
+        let currency = Currency::parse("EUR").unwrap();
+        let visitor = Visitor {
+            csrf_token: "tok",
+            idempotency_key: "key",
+            notice,
+            buy_error: None,
+        };
+        let section = listing_section(&ListingView {
             page,
             listing,
             before: None,
+            currency: &currency,
+            visitor: &visitor,
+        });
+        home(&HomeView {
+            listing,
+            listing_section: section,
             form,
             errors,
-            currency: &Currency::parse("EUR").unwrap(),
-            visitor: Visitor {
-                csrf_token: "tok",
-                idempotency_key: "key",
-                notice,
-                buy_error: None,
-            },
+            currency: &currency,
+            visitor,
+            buy_error_elsewhere: None,
         })
         .into_string()
     }
@@ -401,6 +439,37 @@ mod tests {
     fn render(page: &ItemsPage, notice: Option<(Notice, Option<&str>)>) -> String {
         let (form, errors) = (SellForm::default(), FieldErrors::default());
         render_with(page, &Listing::default(), &form, &errors, notice)
+    }
+
+    #[test]
+    fn a_listing_rendered_once_gets_each_visitors_tokens() {
+        let page = ItemsPage {
+            items: vec![item(3, "Lamp")],
+            next: None,
+        };
+        let placeholders = Visitor {
+            csrf_token: CSRF_TOKEN_PLACEHOLDER,
+            idempotency_key: FORM_KEY_PLACEHOLDER,
+            notice: None,
+            buy_error: None,
+        };
+        let once = listing_section(&ListingView {
+            page: &page,
+            listing: &Listing::default(),
+            before: None,
+            currency: &Currency::parse("EUR").unwrap(),
+            visitor: &placeholders,
+        })
+        .into_string();
+        let visitor = Visitor {
+            csrf_token: "t0k",
+            idempotency_key: "k3y",
+            ..placeholders
+        };
+        let html = with_visitor(&once, &visitor).into_string();
+        assert!(html.contains(r#"name="csrf_token" value="t0k""#), "{html}");
+        assert!(html.contains(r#"name="idempotency_key" value="k3y-3""#));
+        assert!(!html.contains('\u{0}'));
     }
 
     #[test]
