@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use market_tests::cluster::PgCluster;
 use market_tests::nginx::Nginx;
-use market_tests::spin::SpinUp;
+use market_tests::spin::{SpinUp, spin_binary};
 use market_tests::testing::{create_database, database_variables, pg_work, project_dir, send_to};
 
 use crate::report::{Measurement, Report, Workload};
@@ -92,6 +92,29 @@ async fn start_stack(
     })
 }
 
+/// Spin's floor (bench/floor): the same `spin up`, runtime config and nginx config as the
+/// app, serving a component that does nothing and one that runs `SELECT 1`.
+async fn start_floor(cluster: &PgCluster, db_url: &str) -> anyhow::Result<Stack> {
+    let variables: Vec<(String, String)> = database_variables(db_url, cluster.port)
+        .into_iter()
+        .filter(|(name, _)| ["db_url", "db_host", "db_port"].contains(&name.as_str()))
+        .map(|(name, value)| (format!("SPIN_VARIABLE_{}", name.to_uppercase()), value))
+        .collect();
+    let mut command = std::process::Command::new(spin_binary()?);
+    command.current_dir(project_dir().join("bench/floor"));
+    let runtime_config = project_dir().join("runtime-config.toml");
+    let spin = tokio::task::spawn_blocking(move || {
+        SpinUp::start_command(command, &runtime_config, &variables)
+    })
+    .await??;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), spin.addr)?;
+    Ok(Stack {
+        url: format!("http://{}", nginx.addr),
+        spin: Some(spin),
+        _nginx: Some(nginx),
+    })
+}
+
 /// A database with the schema, 10,000 items, and one item with stock for every buyer.
 async fn seed(cluster: &PgCluster) -> anyhow::Result<(String, i64)> {
     let db_url = create_database(&cluster.url("postgres")).await;
@@ -125,6 +148,10 @@ async fn main() -> anyhow::Result<()> {
     let uncached = match options.url {
         Some(_) => None,
         None => Some(start_stack(&cluster, &db_url, None, "off").await?),
+    };
+    let floor = match options.url {
+        Some(_) => None,
+        None => Some(start_floor(&cluster, &db_url).await?),
     };
     let workloads = Workload::all(stocked);
     let mut report = Report::new(&stack.url, options.duration, options.repeats);
@@ -164,6 +191,13 @@ async fn main() -> anyhow::Result<()> {
                 .iter()
                 .map(|w| (w, uncached.url.as_str())),
         );
+    }
+    let floor_workloads = Workload::floors();
+    if let Some(floor) = &floor {
+        for workload in &floor_workloads {
+            wrk::run(&floor.url, workload, 8, Duration::from_secs(1)).await?;
+        }
+        targets.extend(floor_workloads.iter().map(|w| (w, floor.url.as_str())));
     }
     for (workload, url) in targets {
         for &connections in &CONCURRENCY {

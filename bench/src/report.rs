@@ -17,7 +17,10 @@ pub enum Kind {
     ApiList,
     Sell,
     Buy(i64),
-    Ready,
+    /// Spin's floor: a component that does nothing.
+    Floor,
+    /// Spin's floor for a write: one pooled checkout and `SELECT 1`.
+    FloorDb,
     Constant,
 }
 
@@ -74,10 +77,17 @@ impl Workload {
                 format!("/api/items/{stocked_item}/buy"),
                 r#"{"quantity":1}"#,
             ),
+        ]
+    }
+
+    /// Spin's floor, served by the floor app (bench/floor) through the same nginx.
+    pub fn floors() -> Vec<Self> {
+        vec![
+            Self::get("Spin floor (GET /floor)", Kind::Floor, "/floor"),
             Self::get(
-                "readiness (GET /health/ready)",
-                Kind::Ready,
-                "/health/ready",
+                "Spin floor + SELECT 1 (GET /floor/db)",
+                Kind::FloorDb,
+                "/floor/db",
             ),
         ]
     }
@@ -236,6 +246,37 @@ fn machine() -> String {
 }
 
 impl Report {
+    /// Each workload against Spin's floor at 32 connections: reads against the component
+    /// that does nothing, writes against one pooled checkout plus `SELECT 1`.
+    fn write_floor_ratios(&self, out: &mut String) -> std::fmt::Result {
+        let at_32 = |name: &'static str| self.app.get(&(name, 32));
+        let floors = Workload::floors();
+        let (Some(floor), Some(floor_db)) = (at_32(floors[0].name), at_32(floors[1].name)) else {
+            return Ok(());
+        };
+        writeln!(out, "\n## Against Spin's floor (32 connections)\n")?;
+        writeln!(
+            out,
+            "| workload | req/s | ÷ floor req/s | p99 ms | ÷ floor p99 | ÷ floor+SELECT 1 req/s |"
+        )?;
+        writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |")?;
+        let mut names: Vec<&'static str> = self.app.keys().map(|(name, _)| *name).collect();
+        names.dedup();
+        for name in names {
+            let Some(app) = at_32(name) else { continue };
+            writeln!(
+                out,
+                "| {name} | {:.0} | {:.2} | {:.1} | {:.2} | {:.2} |",
+                app.rps(),
+                app.rps() / floor.rps(),
+                app.p99_ms(),
+                app.p99_ms() / floor.p99_ms(),
+                app.rps() / floor_db.rps()
+            )?;
+        }
+        Ok(())
+    }
+
     pub fn new(url: &str, duration: Duration, repeats: usize) -> Self {
         Self {
             url: url.to_owned(),
@@ -319,6 +360,8 @@ impl Report {
                 )?;
             }
         }
+
+        self.write_floor_ratios(&mut out)?;
 
         writeln!(out, "\n## Size and cost per request\n")?;
         for component in ["pages", "items", "health"] {

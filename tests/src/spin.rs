@@ -62,13 +62,15 @@ impl SpinUp {
     pub fn start_with(launcher: &Path, environment: &[(String, String)]) -> anyhow::Result<Self> {
         let mut command = Command::new(launcher);
         command.current_dir(project_dir());
-        Self::start_command(command, environment)
+        Self::start_command(command, Path::new("runtime-config.toml"), environment)
     }
 
     /// Starts `command up ...`: the command names what runs Spin (with its working
-    /// directory, where `spin.toml` is), this adds Spin's arguments and the environment.
+    /// directory, where `spin.toml` is), this adds Spin's arguments (the runtime config
+    /// file, relative to that directory or absolute) and the environment.
     pub fn start_command(
         mut command: Command,
+        runtime_config: &Path,
         environment: &[(String, String)],
     ) -> anyhow::Result<Self> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -83,7 +85,8 @@ impl SpinUp {
         let log = std::fs::File::create(dir.join("spin.log"))?;
         command
             .args(["up", "--from", "spin.toml"])
-            .args(["--runtime-config-file", "runtime-config.toml"])
+            .arg("--runtime-config-file")
+            .arg(runtime_config)
             .arg("--listen")
             .arg(addr.to_string())
             .stdin(Stdio::null())

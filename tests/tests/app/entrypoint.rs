@@ -133,10 +133,12 @@ async fn the_app_runs_as_an_unprivileged_user_in_a_read_only_directory_and_write
     // As the Dockerfile sets it: no compilation cache under $HOME.
     environment.push(("DISABLE_WASMTIME_CACHE".to_owned(), "true".to_owned()));
     let listing = environment.clone();
-    let spin = tokio::task::spawn_blocking(move || SpinUp::start_command(command, &listing))
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    let spin = tokio::task::spawn_blocking(move || {
+        SpinUp::start_command(command, Path::new("runtime-config.toml"), &listing)
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| panic!("{e:#}"));
 
     let created = send_to(
         spin.addr,
