@@ -84,7 +84,7 @@ async fn start_stack(
     let mut variables = database_variables(db_url, cluster.port);
     variables.insert("listing_cache".to_owned(), listing_cache.to_owned());
     let spin = tokio::task::spawn_blocking(move || SpinUp::start(&variables)).await??;
-    let nginx = Nginx::start(&Nginx::project_conf_d(), spin.addr)?;
+    let nginx = Nginx::start_without_rate_limit(&Nginx::project_conf_d(), spin.addr)?;
     Ok(Stack {
         url: format!("http://{}", nginx.addr),
         spin: Some(spin),
@@ -107,7 +107,7 @@ async fn start_floor(cluster: &PgCluster, db_url: &str) -> anyhow::Result<Stack>
         SpinUp::start_command(command, &runtime_config, &variables)
     })
     .await??;
-    let nginx = Nginx::start(&Nginx::project_conf_d(), spin.addr)?;
+    let nginx = Nginx::start_without_rate_limit(&Nginx::project_conf_d(), spin.addr)?;
     Ok(Stack {
         url: format!("http://{}", nginx.addr),
         spin: Some(spin),

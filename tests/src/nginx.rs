@@ -15,6 +15,8 @@ use crate::process;
 /// The upstream line of `conf.d/default.conf` that compose resolves to the app service.
 const UPSTREAM_LINE: &str = "server app:3000;";
 const LISTEN_LINE: &str = "listen 80;";
+/// The per-address write limit of `conf.d/default.conf`.
+const RATE_LIMIT_LINE: &str = "limit_req zone=writes burst=20 nodelay;";
 
 pub struct Nginx {
     pub addr: SocketAddr,
@@ -31,6 +33,20 @@ impl Nginx {
     /// The same in front of several app instances, as nginx sees the replicas of a
     /// scaled-out compose service (every address `app` resolves to is a server).
     pub fn start_with_upstreams(conf_d: &Path, upstreams: &[SocketAddr]) -> anyhow::Result<Self> {
+        Self::start_configured(conf_d, upstreams, true)
+    }
+
+    /// The same without the per-address write limit: for a load generator, whose every
+    /// request comes from one address (the benchmark).
+    pub fn start_without_rate_limit(conf_d: &Path, upstream: SocketAddr) -> anyhow::Result<Self> {
+        Self::start_configured(conf_d, &[upstream], false)
+    }
+
+    fn start_configured(
+        conf_d: &Path,
+        upstreams: &[SocketAddr],
+        rate_limit: bool,
+    ) -> anyhow::Result<Self> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "market-nginx-{}-{}",
@@ -53,6 +69,15 @@ impl Nginx {
             .map(|upstream| format!("server {upstream};"))
             .collect::<Vec<_>>()
             .join(" ");
+        let site = if rate_limit {
+            site
+        } else {
+            ensure!(
+                site.matches(RATE_LIMIT_LINE).count() == 1,
+                "conf.d/default.conf must contain `{RATE_LIMIT_LINE}` once"
+            );
+            site.replace(RATE_LIMIT_LINE, "")
+        };
         let site = site
             .replace(UPSTREAM_LINE, &servers)
             .replace(LISTEN_LINE, &format!("listen {addr};"));
