@@ -140,19 +140,23 @@ impl PgCluster {
     /// From now on, roles other than `postgres` must give their password over TCP
     /// (SCRAM), as in the compose setup; `postgres` keeps trust for the tests' own use.
     pub fn require_passwords(&self) -> anyhow::Result<()> {
-        std::fs::write(
-            self.data_dir().join("pg_hba.conf"),
+        self.reload_with_hba(
             "local all all trust\n\
              host all postgres 127.0.0.1/32 trust\n\
              host all all 127.0.0.1/32 scram-sha-256\n",
-        )?;
+        )
+    }
+
+    /// Replaces pg_hba.conf and has the server reread its configuration.
+    fn reload_with_hba(&self, hba: &str) -> anyhow::Result<()> {
+        std::fs::write(self.data_dir().join("pg_hba.conf"), hba)?;
         run(self
             .pg_command("pg_ctl")
             .arg("-D")
             .arg(self.data_dir())
             .arg("reload"))?;
-        // The postmaster rereads pg_hba.conf on SIGHUP, a moment after pg_ctl returns.
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        // The postmaster rereads its files on SIGHUP, a moment after pg_ctl returns.
+        std::thread::sleep(std::time::Duration::from_millis(300));
         Ok(())
     }
 
@@ -175,19 +179,11 @@ impl PgCluster {
         settings
             .push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
         std::fs::write(data.join("postgresql.conf"), settings)?;
-        std::fs::write(
-            data.join("pg_hba.conf"),
+        self.reload_with_hba(
             "local all all trust\n\
              hostssl all all 127.0.0.1/32 trust\n\
              hostnossl all all 127.0.0.1/32 reject\n",
-        )?;
-        run(self
-            .pg_command("pg_ctl")
-            .arg("-D")
-            .arg(self.data_dir())
-            .arg("reload"))?;
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        Ok(())
+        )
     }
 
     /// A connection string for one database of this cluster.
@@ -214,14 +210,7 @@ impl PgCluster {
             data = shell_quote(&self.data_dir().to_string_lossy()),
             dir = shell_quote(&self.dir.to_string_lossy()),
         );
-        Command::new("setsid")
-            .args(["sh", "-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting the cluster's clean-up watcher")?;
-        Ok(())
+        crate::process::run_detached(&script).context("starting the cluster's clean-up watcher")
     }
 
     pub fn dir(&self) -> &Path {

@@ -21,13 +21,17 @@ pub fn kill_group_when_this_process_exits(child: &Child) -> anyhow::Result<()> {
         pid = std::process::id(),
         child = child.id(),
     );
+    run_detached(&script).context("starting a clean-up watcher")
+}
+
+/// Runs a shell script in a session of its own, outliving this process.
+pub fn run_detached(script: &str) -> anyhow::Result<()> {
     Command::new("setsid")
-        .args(["sh", "-c", &script])
+        .args(["sh", "-c", script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .context("starting a clean-up watcher")?;
+        .spawn()?;
     Ok(())
 }
 
