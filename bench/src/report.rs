@@ -85,6 +85,11 @@ impl Workload {
         vec![
             Self::get("Spin floor (GET /floor)", Kind::Floor, "/floor"),
             Self::get(
+                "Spin floor + one key-value read (GET /floor/kv)",
+                Kind::Floor,
+                "/floor/kv",
+            ),
+            Self::get(
                 "Spin floor + SELECT 1 (GET /floor/db)",
                 Kind::FloorDb,
                 "/floor/db",
@@ -251,7 +256,7 @@ impl Report {
     fn write_floor_ratios(&self, out: &mut String) -> std::fmt::Result {
         let at_32 = |name: &'static str| self.app.get(&(name, 32));
         let floors = Workload::floors();
-        let (Some(floor), Some(floor_db)) = (at_32(floors[0].name), at_32(floors[1].name)) else {
+        let (Some(floor), Some(floor_db)) = (at_32(floors[0].name), at_32(floors[2].name)) else {
             return Ok(());
         };
         writeln!(out, "\n## Against Spin's floor (32 connections)\n")?;
