@@ -256,7 +256,11 @@ impl Report {
     fn write_floor_ratios(&self, out: &mut String) -> std::fmt::Result {
         let at_32 = |name: &'static str| self.app.get(&(name, 32));
         let floors = Workload::floors();
-        let (Some(floor), Some(floor_db)) = (at_32(floors[0].name), at_32(floors[2].name)) else {
+        let named = |path: &str| floors.iter().find(|w| w.path == path).map(|w| w.name);
+        let (Some(floor), Some(floor_db)) = (
+            named("/floor").and_then(at_32),
+            named("/floor/db").and_then(at_32),
+        ) else {
             return Ok(());
         };
         writeln!(out, "\n## Against Spin's floor (32 connections)\n")?;
