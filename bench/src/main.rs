@@ -222,12 +222,29 @@ async fn main() -> anyhow::Result<()> {
     }
     report.explain = ceilings::explain(&db_url).await?;
     if let Some(spin) = &stack.spin {
-        report.profile = profile(spin.pid(), &stack.url, &workloads[0]).await;
-        report.peak_rss_kib = report::peak_rss_kib(spin.pid());
+        // `spin up` serves through a child process, `spin trigger http`: profile that.
+        let server = serving_process(spin.pid()).unwrap_or(spin.pid());
+        report.profile = profile(server, &stack.url, &workloads[0]).await;
+        report.peak_rss_kib = report::peak_rss_kib(server);
     }
     report.write(&options.out)?;
     println!("{}", std::fs::read_to_string(&options.out)?);
     Ok(())
+}
+
+/// The process that serves the requests of `spin up` (process `pid`): its child running
+/// `spin trigger http`.
+fn serving_process(pid: u32) -> Option<u32> {
+    let output = std::process::Command::new("pgrep")
+        .args(["-P", &pid.to_string()])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Where the time goes while browsing at 32 connections: `perf` samples of `spin up`

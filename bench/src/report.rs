@@ -190,8 +190,11 @@ const WHERE_THE_TIME_GOES: &str = "## Where the time goes
   pooled connection per request and its `Clean` recycle runs a cleaning batch on every
   checkout of a reused connection (the second column of the statements table), plus an
   instance, plus a key-value write to invalidate the cache.
-- **The profile** below is of the `spin up` process; wrk, nginx, Spin and Postgres share
-  the machine's cores, so every ratio is depressed by that sharing.";
+- **The profile** below is of the process serving for `spin up` (`spin trigger http`,
+  a child of `spin up`): Spin's own code and the kernel (context switches between the
+  threads of wrk, nginx, Spin and Postgres on 2 cores) take the most; the components' JIT
+  code a quarter; `memset`/`memmove` are instance memory being reset and pages copied.
+  Every ratio is depressed by the machine's cores being shared.";
 
 pub struct Report {
     url: String,
@@ -208,7 +211,7 @@ pub struct Report {
     pub profile: Option<String>,
 }
 
-/// The peak resident set of the `spin up` process `pid`.
+/// The peak resident set of process `pid` (the one serving for `spin up`).
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
@@ -382,7 +385,7 @@ impl Report {
         if let Some(rss) = self.peak_rss_kib {
             writeln!(
                 out,
-                "- Peak RSS of the `spin up` process: {} MiB",
+                "- Peak RSS of the process serving for `spin up` (`spin trigger http`): {} MiB",
                 rss / 1024
             )?;
         }
@@ -405,7 +408,7 @@ impl Report {
         if let Some(profile) = &self.profile {
             writeln!(
                 out,
-                "\n## Profile of `spin up` while browsing at 32 connections\n\n`perf record -F 499 -g` of the `spin up` process for 5 s (`perf report --no-children`, entries over 1.5 %):\n\n```\n{profile}```"
+                "\n## Profile of Spin while browsing at 32 connections\n\n`perf record -F 499 -g` of the process serving for `spin up` (`spin trigger http`) for 5 s (`perf report --no-children`, entries over 1.5 %):\n\n```\n{profile}```"
             )?;
         }
         std::fs::write(path, out)?;
