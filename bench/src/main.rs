@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use market_tests::cluster::PgCluster;
 use market_tests::nginx::Nginx;
-use market_tests::spin::{SpinUp, spin_binary};
+use market_tests::spin::{SpinUp, spin_binary, variable_environment};
 use market_tests::testing::{create_database, database_variables, pg_work, project_dir, send_to};
 
 use crate::report::{Measurement, Report, Workload};
@@ -95,11 +95,7 @@ async fn start_stack(
 /// Spin's floor (bench/floor): the same `spin up`, runtime config and nginx config as the
 /// app, serving a component that does nothing and one that runs `SELECT 1`.
 async fn start_floor(cluster: &PgCluster, db_url: &str) -> anyhow::Result<Stack> {
-    let variables: Vec<(String, String)> = database_variables(db_url, cluster.port)
-        .into_iter()
-        .filter(|(name, _)| ["db_url", "db_host", "db_port"].contains(&name.as_str()))
-        .map(|(name, value)| (format!("SPIN_VARIABLE_{}", name.to_uppercase()), value))
-        .collect();
+    let variables = variable_environment(database_variables(db_url, cluster.port));
     let mut command = std::process::Command::new(spin_binary()?);
     command.current_dir(project_dir().join("bench/floor"));
     let runtime_config = project_dir().join("runtime-config.toml");

@@ -35,6 +35,17 @@ pub fn spin_binary() -> anyhow::Result<PathBuf> {
         )
 }
 
+/// Spin variables (name → value) as the environment variables Spin reads them from
+/// (`SPIN_VARIABLE_<NAME>`).
+pub fn variable_environment(
+    variables: impl IntoIterator<Item = (String, String)>,
+) -> Vec<(String, String)> {
+    variables
+        .into_iter()
+        .map(|(name, value)| (format!("SPIN_VARIABLE_{}", name.to_uppercase()), value))
+        .collect()
+}
+
 /// One `spin up` process; stopped (with every process it forked) when dropped.
 pub struct SpinUp {
     pub addr: SocketAddr,
@@ -46,14 +57,7 @@ impl SpinUp {
     /// Starts `spin up` with these Spin variables (name → value) and waits until it
     /// answers.
     pub fn start(variables: &HashMap<String, String>) -> anyhow::Result<Self> {
-        let environment: Vec<(String, String)> = variables
-            .iter()
-            .map(|(name, value)| {
-                let name = format!("SPIN_VARIABLE_{}", name.to_uppercase());
-                (name, value.clone())
-            })
-            .collect();
-        Self::start_with(&spin_binary()?, &environment)
+        Self::start_with(&spin_binary()?, &variable_environment(variables.clone()))
     }
 
     /// Starts `launcher up ...` (Spin itself, or a script that runs it with the same

@@ -177,6 +177,16 @@ impl TestResponse {
     }
 }
 
+/// The names of the items stored in the database `db` is connected to.
+pub async fn item_names(db: &tokio_postgres::Client) -> Vec<String> {
+    db.query("SELECT name FROM items", &[])
+        .await
+        .expect("reading item names")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
 /// How much work Postgres did for one database, from its own statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PgWork {

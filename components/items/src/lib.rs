@@ -217,7 +217,7 @@ fn list_items(request: &Request) -> Result<Response, AppError> {
         request.query_param(SEARCH_PARAM).as_deref(),
         request.query_param(SOLD_OUT_PARAM).as_deref(),
     )?;
-    if listing.is_default() && before.is_none() && limit == home::PAGE_SIZE {
+    if cache::serves(&listing, before, limit) {
         let first = home::first_page()?;
         return Ok(http::json_text(StatusCode::OK, first.api_json));
     }

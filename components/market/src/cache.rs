@@ -40,6 +40,7 @@ use crate::cookies::random_token;
 use crate::db::{self, ItemsPage};
 use crate::error::AppError;
 use crate::home::PAGE_SIZE;
+use crate::item::ItemId;
 use crate::listing::Listing;
 
 /// The key holding the listing's current version.
@@ -115,6 +116,12 @@ fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// Whether [`first_page`] serves this page of a listing: the first page of the default
+/// listing at the home page's page size.
+pub fn serves(listing: &Listing, before: Option<ItemId>, limit: u32) -> bool {
+    listing.is_default() && before.is_none() && limit == PAGE_SIZE
 }
 
 /// The first page of the default listing as `render` makes it from the items: from the

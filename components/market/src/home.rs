@@ -155,7 +155,7 @@ pub fn render(
         buy_error: state.buy_error,
     };
     let (listing_section, items, buy_error_elsewhere) =
-        if listing.is_default() && before.is_none() && state.buy_error.is_none() {
+        if cache::serves(listing, before, PAGE_SIZE) && state.buy_error.is_none() {
             let first = first_page()?;
             (
                 views::with_visitor(&first.listing_section, &visitor),

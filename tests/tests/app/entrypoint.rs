@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use hyper::{Method, StatusCode};
-use market_tests::spin::{SpinUp, spin_binary};
+use market_tests::spin::{SpinUp, spin_binary, variable_environment};
 use market_tests::testing::{create_database, database_variables, project_dir, send_to};
 
 #[tokio::test]
@@ -126,10 +126,7 @@ async fn the_app_runs_as_an_unprivileged_user_in_a_read_only_directory_and_write
         command
     };
     command.current_dir(&app_dir);
-    let mut environment: Vec<(String, String)> = database_variables(&db_url, cluster.port)
-        .into_iter()
-        .map(|(name, value)| (format!("SPIN_VARIABLE_{}", name.to_uppercase()), value))
-        .collect();
+    let mut environment = variable_environment(database_variables(&db_url, cluster.port));
     // As the Dockerfile sets it: no compilation cache under $HOME.
     environment.push(("DISABLE_WASMTIME_CACHE".to_owned(), "true".to_owned()));
     let listing = environment.clone();

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hyper::{Method, StatusCode};
-use market_tests::testing::{TestApp, TestResponse, spawn_app, spawn_app_with_own_cluster};
+use market_tests::testing::{
+    TestApp, TestResponse, item_names, spawn_app, spawn_app_with_own_cluster,
+};
 
 use crate::assert_no_internals;
 
@@ -195,13 +197,7 @@ async fn writes_during_an_outage_are_kept_when_acknowledged_and_absent_when_refu
     let db = migrations::connect(&app.db_url.parse().unwrap(), Duration::from_secs(10))
         .await
         .unwrap();
-    let stored: HashSet<String> = db
-        .query("SELECT name FROM items", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let stored = item_names(&db).await;
     let stored: HashSet<&str> = stored.iter().map(String::as_str).collect();
     println!(
         "outage: {} writes, {} acknowledged, {} refused with 503; readiness back {:?} after Postgres restarted",

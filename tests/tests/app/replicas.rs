@@ -12,7 +12,8 @@ use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
 use market_tests::testing::{
-    Replicas, TestResponse, send_from, send_to, spawn_replicas, spawn_replicas_on_own_cluster,
+    Replicas, TestResponse, item_names, send_from, send_to, spawn_replicas,
+    spawn_replicas_on_own_cluster,
 };
 use serde_json::json;
 
@@ -252,14 +253,7 @@ async fn killing_one_instance_under_load_loses_no_acknowledged_write() {
         }
     }
 
-    let stored: Vec<String> = replicas
-        .db
-        .query("SELECT name FROM items", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let stored = item_names(&replicas.db).await;
     let unique: HashSet<&String> = stored.iter().collect();
     let acknowledged: HashSet<&String> = seen.acknowledged.iter().collect();
     println!(
