@@ -75,3 +75,81 @@ async fn head_requests_get_headers_without_a_body() {
     assert_eq!(response.status, StatusCode::OK);
     assert!(response.body.is_empty());
 }
+
+/// Spin leaves Nagle's algorithm on: a response that reaches its socket in two writes
+/// waits for the client's delayed ACK (40 ms) before the second. Every response must
+/// leave in one write, so one read gets all of it, including the pages that read Spin's
+/// key-value store and variables (which made the split happen on nearly every request).
+#[tokio::test]
+async fn each_response_leaves_spin_in_one_piece() {
+    let app = spawn_app().await;
+    let created = app
+        .post_json(
+            "/api/items",
+            r#"{"name":"Lamp","quantity":2,"price":"12.50","description":"Brass."}"#,
+        )
+        .await;
+    let id = created.json()["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{}", created.text()));
+    let paths = [
+        "/".to_owned(),
+        "/".to_owned(),
+        "/api/items".to_owned(),
+        "/api/items".to_owned(),
+        format!("/items/{id}"),
+        format!("/api/items/{id}"),
+        "/?q=lamp".to_owned(),
+        "/health/ready".to_owned(),
+        "/no/such/page".to_owned(),
+    ];
+    for path in paths {
+        let first_read = read_once(app.addr(), &path).await;
+        assert!(
+            is_complete_response(&first_read),
+            "GET {path}: the first read got {} bytes, not the whole response:\n{}",
+            first_read.len(),
+            String::from_utf8_lossy(&first_read[..first_read.len().min(600)])
+        );
+    }
+}
+
+/// Sends `GET path` and returns what one read of the socket gets.
+async fn read_once(addr: std::net::SocketAddr, path: &str) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to Spin");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.expect("send");
+    let mut buffer = vec![0; 256 * 1024];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(15), socket.read(&mut buffer))
+        .await
+        .expect("an answer within 15 s")
+        .expect("read");
+    buffer.truncate(read);
+    buffer
+}
+
+/// Whether `bytes` hold a whole HTTP/1.1 response: the head and all of its body, by
+/// `Content-Length` or to the last chunk of a chunked body.
+fn is_complete_response(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let header = |name: &str| {
+        head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_owned())
+        })
+    };
+    if let Some(length) = header("content-length") {
+        return length
+            .parse::<usize>()
+            .is_ok_and(|length| body.len() == length);
+    }
+    header("transfer-encoding").is_some_and(|coding| coding.eq_ignore_ascii_case("chunked"))
+        && (body == "0\r\n\r\n" || body.ends_with("\r\n0\r\n\r\n"))
+}
