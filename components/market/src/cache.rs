@@ -1,27 +1,27 @@
 //! A read-through cache of the first page of the default listing, kept as its callers
 //! rendered it (the page's listing section with placeholders for the visitor's tokens,
-//! and the API's JSON), so a hit does no per-item work and most reads do not touch
-//! Postgres. With one Spin process it lives in Spin's key-value store (in memory,
-//! `runtime-config.toml`); with several (compose scale-out, Kubernetes) in a Redis that
-//! all share (the `cache_redis_url` variable), so a write through one instance is seen on
-//! the next read through any other.
+//! and the API's JSON), so a hit is one store read and no per-item work, and most reads
+//! do not touch Postgres. With one Spin process it lives in Spin's key-value store (in
+//! memory, `runtime-config.toml`); with several (compose scale-out, Kubernetes) in a Redis
+//! that all share (the `cache_redis_url` variable), so a write through one instance is
+//! seen on the next read through any other.
 //!
 //! Redis is reached through Spin's outbound Redis interface, not Spin's Redis key-value
 //! store: in Spin 4.0.2 the latter waits for Redis to come back (its client retries
 //! without a timeout), so every request would hang while Redis is down. A fresh outbound
 //! connection per request fails at once when Redis refuses it, and the cache steps aside.
 //!
-//! Correctness rests on versions, not clocks. The listing has a current version (a
-//! random token); every write gives it a new one before the write is acknowledged, and
-//! drops the entry of the old one. Entries are keyed by the version they were read
-//! under, so a reader that raced a writer can only store a page under the old version,
-//! which no later reader asks for, and never overwrite a newer entry. A reader that
-//! stored under a version that changed meanwhile deletes its own entry, so none is left
-//! behind (with the writer's delete, whichever comes last removes it).
+//! Correctness rests on compare-and-swap, not clocks. One key holds either the page or a
+//! tombstone (a random token). Every write, once committed and before it is
+//! acknowledged, replaces whatever is there with a new tombstone. A reader that finds no
+//! page notes the value it found, reads Postgres after that, and installs its page only
+//! if the value is still the one it noted (compare-and-swap). So a page is only ever
+//! installed by a reader that read Postgres after the last write's tombstone: a reader
+//! that raced a writer finds the tombstone replaced and keeps its page to itself.
 //!
 //! When the store cannot be reached, reads go to Postgres and writes still succeed. A
-//! write acknowledged while the store was unreachable could not change the version: once
-//! the store is back, an entry cached before that write may be served until it is
+//! write acknowledged while the store was unreachable could not leave its tombstone:
+//! once the store is back, a page cached before that write may be served until it is
 //! `TTL` old (by the clocks of the instances that stored and read it). That is the only
 //! use of time here.
 //!
@@ -31,10 +31,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use spin_sdk::key_value;
-use spin_sdk::redis;
+use spin_sdk::redis::{self, RedisParameter};
+use spin_sdk::wit::wasi::keyvalue::{atomics, store as key_value};
 
 use crate::cookies::random_token;
 use crate::db::{self, ItemsPage};
@@ -43,22 +41,46 @@ use crate::home::PAGE_SIZE;
 use crate::item::ItemId;
 use crate::listing::Listing;
 
-/// The key holding the listing's current version.
-const VERSION_KEY: &str = "listing/version";
+/// The key holding the first page, or a tombstone.
+const KEY: &str = "listing/first";
 /// How long a cached page may be served at most, for when a write could not reach the
 /// store: the bound on staleness after a store outage.
 pub const TTL: Duration = Duration::from_secs(30);
 
-/// The key of the first page cached under `version`.
-fn entry_key(version: &str) -> String {
-    format!("listing/first/{version}")
+/// What the cache keeps, as bytes of its own layout (a hit only slices them).
+pub trait Cached: Sized {
+    fn to_bytes(&self) -> Vec<u8>;
+    fn from_bytes(bytes: &[u8]) -> Option<Self>;
 }
 
-#[derive(Serialize, Deserialize)]
-struct Entry<R> {
-    /// Seconds since the Unix epoch when it was read from Postgres.
-    stored_at: u64,
-    rendered: R,
+/// The value under [`KEY`] starts with a tag byte: a tombstone's is followed by its
+/// token, a page's by its storing time (seconds since the Unix epoch, 8 bytes
+/// little-endian) and the page's bytes.
+const TOMBSTONE_TAG: u8 = b'T';
+const PAGE_TAG: u8 = b'P';
+
+/// The page in `value`, unless it is a tombstone or older than [`TTL`].
+fn fresh_page<R: Cached>(value: &[u8]) -> Option<R> {
+    let (&PAGE_TAG, rest) = value.split_first()? else {
+        return None;
+    };
+    let (time, bytes) = rest.split_at_checked(8)?;
+    let stored_at = u64::from_le_bytes(time.try_into().ok()?);
+    (now().saturating_sub(stored_at) < TTL.as_secs())
+        .then(|| R::from_bytes(bytes))
+        .flatten()
+}
+
+fn page_value(page: &impl Cached) -> Vec<u8> {
+    let mut value = vec![PAGE_TAG];
+    value.extend_from_slice(&now().to_le_bytes());
+    value.extend_from_slice(&page.to_bytes());
+    value
+}
+
+fn new_tombstone() -> Result<Vec<u8>, String> {
+    let token = random_token().map_err(|e| format!("{e:?}"))?;
+    Ok([&[TOMBSTONE_TAG], token.as_bytes()].concat())
 }
 
 /// Whether the `listing_cache` variable leaves the cache on (it is, unless "off").
@@ -66,10 +88,15 @@ fn enabled() -> bool {
     spin_sdk::variables::get("listing_cache").map_or(true, |value| value != "off")
 }
 
+/// Redis replaces the value of `KEYS[1]` with `ARGV[2]` only while it is `ARGV[1]`.
+const REDIS_COMPARE_AND_SWAP: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+    redis.call('SET', KEYS[1], ARGV[2]) return 1 else return 0 end";
+
 /// Where the cache lives.
 enum Store {
-    /// Spin's key-value store named `default` (one Spin process).
-    KeyValue(key_value::Store),
+    /// Spin's key-value store named `default` (one Spin process), through the WASI
+    /// key-value interface, which has compare-and-swap.
+    KeyValue(key_value::Bucket),
     /// The Redis every instance shares.
     Redis(redis::Connection),
 }
@@ -81,35 +108,72 @@ impl Store {
             Ok(url) if !url.is_empty() => redis::Connection::open(&url)
                 .map(Self::Redis)
                 .map_err(|e| format!("connecting to Redis: {e}")),
-            _ => key_value::Store::open_default()
+            _ => key_value::open("default")
                 .map(Self::KeyValue)
+                .map_err(|e| format!("{e:?}")),
+        }
+    }
+
+    fn set(&self, value: &[u8]) -> Result<(), String> {
+        match self {
+            Self::KeyValue(bucket) => bucket.set(KEY, value).map_err(|e| format!("{e:?}")),
+            Self::Redis(redis) => redis.set(KEY, value).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The current value, noted so that [`Store::replace`] can tell if it changed.
+    fn read(&self) -> Result<Noted, String> {
+        match self {
+            Self::KeyValue(bucket) => {
+                let cas = atomics::Cas::new(bucket, KEY).map_err(|e| format!("{e:?}"))?;
+                let value = cas.current().map_err(|e| format!("{e:?}"))?;
+                Ok(Noted {
+                    value,
+                    cas: Some(cas),
+                })
+            }
+            Self::Redis(redis) => Ok(Noted {
+                value: redis.get(KEY).map_err(|e| e.to_string())?,
+                cas: None,
+            }),
+        }
+    }
+
+    /// Replaces the noted value with `new`, unless it changed since it was read (then
+    /// leaves it, and that is no error). A missing value is never replaced: Spin's store
+    /// would not compare then.
+    fn replace(&self, noted: Noted, new: &[u8]) -> Result<(), String> {
+        let Some(expected) = noted.value else {
+            return Ok(());
+        };
+        match (self, noted.cas) {
+            (Self::KeyValue(_), Some(cas)) => match atomics::swap(cas, new) {
+                Ok(()) | Err(atomics::CasError::CasFailed(_)) => Ok(()),
+                Err(atomics::CasError::StoreError(e)) => Err(format!("{e:?}")),
+            },
+            (Self::Redis(redis), _) => redis
+                .execute(
+                    "EVAL",
+                    &[
+                        RedisParameter::Binary(REDIS_COMPARE_AND_SWAP.into()),
+                        RedisParameter::Int64(1),
+                        RedisParameter::Binary(KEY.into()),
+                        RedisParameter::Binary(expected),
+                        RedisParameter::Binary(new.to_vec()),
+                    ],
+                )
+                .map(drop)
                 .map_err(|e| e.to_string()),
+            (Self::KeyValue(_), None) => Err("no compare-and-swap for this value".into()),
         }
     }
+}
 
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        match self {
-            Self::KeyValue(store) => store.get(key).map_err(|e| e.to_string()),
-            Self::Redis(redis) => redis.get(key).map_err(|e| e.to_string()),
-        }
-    }
-
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        match self {
-            Self::KeyValue(store) => store.set(key, value).map_err(|e| e.to_string()),
-            Self::Redis(redis) => redis.set(key, value).map_err(|e| e.to_string()),
-        }
-    }
-
-    fn delete(&self, key: &str) -> Result<(), String> {
-        match self {
-            Self::KeyValue(store) => store.delete(key).map_err(|e| e.to_string()),
-            Self::Redis(redis) => redis
-                .del(&[key.to_owned()])
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-        }
-    }
+/// A value as [`Store::read`] found it (`None`: the key was missing).
+struct Noted {
+    value: Option<Vec<u8>>,
+    /// Spin's handle for replacing exactly this value.
+    cas: Option<atomics::Cas>,
 }
 
 fn now() -> u64 {
@@ -125,94 +189,96 @@ pub fn serves(listing: &Listing, before: Option<ItemId>, limit: u32) -> bool {
 }
 
 /// The first page of the default listing as `render` makes it from the items: from the
-/// cache when current, else rendered from Postgres (and cached).
-pub fn first_page<R: Serialize + DeserializeOwned>(
+/// cache when current, else rendered from Postgres (and cached unless a write came
+/// between).
+pub fn first_page<R: Cached>(
     render: impl FnOnce(&ItemsPage) -> Result<R, AppError>,
 ) -> Result<R, AppError> {
-    let load = || db::list_items_before(&db::open()?, &Listing::default(), None, PAGE_SIZE);
     if !enabled() {
-        return render(&load()?);
+        return from_postgres(render);
     }
-    let store = match Store::open() {
-        Ok(store) => store,
+    let read = Store::open().and_then(|store| Ok((store.read()?, store)));
+    let (noted, store) = match read {
+        Ok(read) => read,
         Err(e) => {
             eprintln!("listing cache unavailable, reading Postgres: {e}");
-            return render(&load()?);
+            return from_postgres(render);
         }
     };
-    let version = match current_version(&store) {
-        Ok(version) => version,
-        Err(e) => {
-            eprintln!("listing cache version unreadable, reading Postgres: {e}");
-            return render(&load()?);
+    let Some(current) = &noted.value else {
+        // A fresh store: a tombstone first, for the next reader to replace.
+        if let Err(e) = new_tombstone().and_then(|tombstone| store.set(&tombstone)) {
+            eprintln!("listing cache not started: {e}");
         }
+        return from_postgres(render);
     };
-    let key = entry_key(&version);
-    let cached = store
-        .get(&key)
-        .ok()
-        .flatten()
-        .and_then(|bytes| serde_json::from_slice::<Entry<R>>(&bytes).ok())
-        .filter(|entry| now().saturating_sub(entry.stored_at) < TTL.as_secs());
-    if let Some(entry) = cached {
-        return Ok(entry.rendered);
+    if let Some(page) = fresh_page(current) {
+        return Ok(page);
     }
-    let entry = Entry {
-        stored_at: now(),
-        rendered: render(&load()?)?,
-    };
-    store_entry(&store, &version, &entry);
-    Ok(entry.rendered)
-}
-
-/// Caches `entry` under `version`, and takes it back if the version changed meanwhile.
-fn store_entry<R: Serialize>(store: &Store, version: &str, entry: &Entry<R>) {
-    let key = entry_key(version);
-    let stored = serde_json::to_vec(entry)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| store.set(&key, &bytes));
-    if let Err(e) = stored {
+    // Postgres is read after the value was noted: if no write replaced it meanwhile,
+    // this page has every write acknowledged so far.
+    let page = from_postgres(render)?;
+    if let Err(e) = store.replace(noted, &page_value(&page)) {
         eprintln!("listing cache not written: {e}");
-        return;
     }
-    if current_version(store).ok().as_deref() != Some(version) {
-        // A write changed the version while this page was read: nobody will ask for
-        // this entry again, so it must not stay.
-        if let Err(e) = store.delete(&key) {
-            eprintln!("outdated listing cache entry not deleted: {e}");
-        }
-    }
+    Ok(page)
 }
 
-fn current_version(store: &Store) -> Result<String, String> {
-    match store.get(VERSION_KEY)? {
-        Some(bytes) => String::from_utf8(bytes).map_err(|e| e.to_string()),
-        None => new_version(store),
-    }
+fn from_postgres<R>(render: impl FnOnce(&ItemsPage) -> Result<R, AppError>) -> Result<R, AppError> {
+    render(&db::list_items_before(
+        &db::open()?,
+        &Listing::default(),
+        None,
+        PAGE_SIZE,
+    )?)
 }
 
-fn new_version(store: &Store) -> Result<String, String> {
-    let version = random_token().map_err(|e| format!("{e:?}"))?;
-    store.set(VERSION_KEY, version.as_bytes())?;
-    Ok(version)
-}
-
-/// Makes every cached page stale: a new version, then the old version's entry dropped.
-/// Called after each write, before it is acknowledged. If the store cannot be reached,
-/// the write stands and `TTL` bounds how long the listing may lag (see the module docs).
+/// Makes the cached page stale: a new tombstone in its place. Called after each write,
+/// before it is acknowledged. If the store cannot be reached, the write stands and `TTL`
+/// bounds how long the listing may lag (see the module docs).
 pub fn invalidate() {
     if !enabled() {
         return;
     }
-    let result = Store::open().and_then(|store| {
-        let old = store.get(VERSION_KEY)?;
-        new_version(&store)?;
-        if let Some(old) = old.and_then(|bytes| String::from_utf8(bytes).ok()) {
-            store.delete(&entry_key(&old))?;
-        }
-        Ok(())
-    });
+    let result = Store::open().and_then(|store| store.set(&new_tombstone()?));
     if let Err(e) = result {
         eprintln!("listing cache not invalidated (may lag for up to {TTL:?}): {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::home::FirstPage;
+
+    fn page() -> FirstPage {
+        FirstPage {
+            listing_section: "<section>é \0csrf\0</section>".into(),
+            api_json: r#"{"items":[]}"#.into(),
+        }
+    }
+
+    #[test]
+    fn a_stored_page_reads_back_whole_while_fresh() {
+        let read: FirstPage = fresh_page(&page_value(&page())).expect("fresh");
+        assert_eq!(read.listing_section, page().listing_section);
+        assert_eq!(read.api_json, page().api_json);
+    }
+
+    #[test]
+    fn tombstones_old_pages_and_damaged_values_are_no_page() {
+        assert!(fresh_page::<FirstPage>(&new_tombstone().unwrap()).is_none());
+        let mut old = vec![PAGE_TAG];
+        old.extend_from_slice(&(now() - TTL.as_secs()).to_le_bytes());
+        old.extend_from_slice(&page().to_bytes());
+        assert!(fresh_page::<FirstPage>(&old).is_none(), "as old as the TTL");
+        // Cut inside the tag, the time, the length or the listing section.
+        let value = page_value(&page());
+        for cut in [0, 1, 5, 9, 12, 20] {
+            assert!(
+                fresh_page::<FirstPage>(&value[..cut]).is_none(),
+                "cut at {cut}"
+            );
+        }
     }
 }
