@@ -218,8 +218,7 @@ fn list_items(request: &Request) -> Result<Response, AppError> {
         request.query_param(SOLD_OUT_PARAM).as_deref(),
     )?;
     if cache::serves(&listing, before, limit) {
-        let first = home::first_page()?;
-        return Ok(http::json_text(StatusCode::OK, first.api_json));
+        return Ok(http::json_text(StatusCode::OK, home::cached_api_json()?));
     }
     let page = db::list_items_before(&db::open()?, &listing, before, limit)?;
     let body = api::page_json(&page, &config::currency()?);

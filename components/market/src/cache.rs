@@ -1,7 +1,8 @@
 //! A read-through cache of the first page of the default listing, kept as its callers
-//! rendered it (the page's listing section with placeholders for the visitor's tokens,
-//! and the API's JSON), so a hit is one store read and no per-item work, and most reads
-//! do not touch Postgres. With one Spin process it lives in Spin's key-value store (in
+//! rendered it, each rendering under a key of its own (the home page's listing section
+//! with placeholders for the visitor's tokens; the API's JSON), so a hit is one store
+//! read of just what it serves and no per-item work, and most reads do not touch
+//! Postgres. With one Spin process it lives in Spin's key-value store (in
 //! memory, `runtime-config.toml`); with several (compose scale-out, Kubernetes) in a Redis
 //! that all share (the `cache_redis_url` variable), so a write through one instance is
 //! seen on the next read through any other.
@@ -11,8 +12,8 @@
 //! without a timeout), so every request would hang while Redis is down. A fresh outbound
 //! connection per request fails at once when Redis refuses it, and the cache steps aside.
 //!
-//! Correctness rests on compare-and-swap, not clocks. One key holds either the page or a
-//! tombstone (a random token). Every write, once committed and before it is
+//! Correctness rests on compare-and-swap, not clocks. Each key holds either its rendering
+//! or a tombstone (a random token). Every write, once committed and before it is
 //! acknowledged, replaces whatever is there with a new tombstone. A reader that finds no
 //! page notes the value it found, reads Postgres after that, and installs its page only
 //! if the value is still the one it noted (compare-and-swap). So a page is only ever
@@ -41,41 +42,50 @@ use crate::home::PAGE_SIZE;
 use crate::item::ItemId;
 use crate::listing::Listing;
 
-/// The key holding the first page, or a tombstone.
-const KEY: &str = "listing/first";
+/// The two renderings of the first page that are cached, each under a key of its own
+/// (holding the rendering or a tombstone), so that each reader reads only its own.
+#[derive(Clone, Copy)]
+pub enum View {
+    /// The home page's listing section, with placeholders for the visitor's tokens.
+    HomePage,
+    /// The API's JSON.
+    Api,
+}
+
+impl View {
+    const ALL: [Self; 2] = [Self::HomePage, Self::Api];
+
+    fn key(self) -> &'static str {
+        match self {
+            Self::HomePage => "listing/first/page",
+            Self::Api => "listing/first/api",
+        }
+    }
+}
 /// How long a cached page may be served at most, for when a write could not reach the
 /// store: the bound on staleness after a store outage.
 pub const TTL: Duration = Duration::from_secs(30);
 
-/// What the cache keeps, as bytes of its own layout (a hit only slices them).
-pub trait Cached: Sized {
-    fn to_bytes(&self) -> Vec<u8>;
-    fn from_bytes(bytes: &[u8]) -> Option<Self>;
-}
-
-/// The value under [`KEY`] starts with a tag byte: a tombstone's is followed by its
+/// The value under a [`View`]'s key starts with a tag byte: a tombstone's is followed by its
 /// token, a page's by its storing time (seconds since the Unix epoch, 8 bytes
-/// little-endian) and the page's bytes.
+/// little-endian) and the page's text.
 const TOMBSTONE_TAG: u8 = b'T';
 const PAGE_TAG: u8 = b'P';
 
 /// The page in `value`, unless it is a tombstone or older than [`TTL`].
-fn fresh_page<R: Cached>(value: &[u8]) -> Option<R> {
+fn fresh_page(value: &[u8]) -> Option<String> {
     let (&PAGE_TAG, rest) = value.split_first()? else {
         return None;
     };
     let (time, bytes) = rest.split_at_checked(8)?;
     let stored_at = u64::from_le_bytes(time.try_into().ok()?);
     (now().saturating_sub(stored_at) < TTL.as_secs())
-        .then(|| R::from_bytes(bytes))
+        .then(|| String::from_utf8(bytes.to_vec()).ok())
         .flatten()
 }
 
-fn page_value(page: &impl Cached) -> Vec<u8> {
-    let mut value = vec![PAGE_TAG];
-    value.extend_from_slice(&now().to_le_bytes());
-    value.extend_from_slice(&page.to_bytes());
-    value
+fn page_value(page: &str) -> Vec<u8> {
+    [&[PAGE_TAG], &now().to_le_bytes()[..], page.as_bytes()].concat()
 }
 
 fn new_tombstone() -> Result<Vec<u8>, String> {
@@ -114,18 +124,18 @@ impl Store {
         }
     }
 
-    fn set(&self, value: &[u8]) -> Result<(), String> {
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
         match self {
-            Self::KeyValue(bucket) => bucket.set(KEY, value).map_err(|e| format!("{e:?}")),
-            Self::Redis(redis) => redis.set(KEY, value).map_err(|e| e.to_string()),
+            Self::KeyValue(bucket) => bucket.set(key, value).map_err(|e| format!("{e:?}")),
+            Self::Redis(redis) => redis.set(key, value).map_err(|e| e.to_string()),
         }
     }
 
     /// The current value, noted so that [`Store::replace`] can tell if it changed.
-    fn read(&self) -> Result<Noted, String> {
+    fn read(&self, key: &str) -> Result<Noted, String> {
         match self {
             Self::KeyValue(bucket) => {
-                let cas = atomics::Cas::new(bucket, KEY).map_err(|e| format!("{e:?}"))?;
+                let cas = atomics::Cas::new(bucket, key).map_err(|e| format!("{e:?}"))?;
                 let value = cas.current().map_err(|e| format!("{e:?}"))?;
                 Ok(Noted {
                     value,
@@ -133,7 +143,7 @@ impl Store {
                 })
             }
             Self::Redis(redis) => Ok(Noted {
-                value: redis.get(KEY).map_err(|e| e.to_string())?,
+                value: redis.get(key).map_err(|e| e.to_string())?,
                 cas: None,
             }),
         }
@@ -142,7 +152,7 @@ impl Store {
     /// Replaces the noted value with `new`, unless it changed since it was read (then
     /// leaves it, and that is no error). A missing value is never replaced: Spin's store
     /// would not compare then.
-    fn replace(&self, noted: Noted, new: &[u8]) -> Result<(), String> {
+    fn replace(&self, key: &str, noted: Noted, new: &[u8]) -> Result<(), String> {
         let Some(expected) = noted.value else {
             return Ok(());
         };
@@ -157,7 +167,7 @@ impl Store {
                     &[
                         RedisParameter::Binary(REDIS_COMPARE_AND_SWAP.into()),
                         RedisParameter::Int64(1),
-                        RedisParameter::Binary(KEY.into()),
+                        RedisParameter::Binary(key.into()),
                         RedisParameter::Binary(expected),
                         RedisParameter::Binary(new.to_vec()),
                     ],
@@ -188,43 +198,53 @@ pub fn serves(listing: &Listing, before: Option<ItemId>, limit: u32) -> bool {
     listing.is_default() && before.is_none() && limit == PAGE_SIZE
 }
 
-/// The first page of the default listing as `render` makes it from the items: from the
+/// The first page of the default listing as `render` makes it for `view`: from the
 /// cache when current, else rendered from Postgres (and cached unless a write came
 /// between).
-pub fn first_page<R: Cached>(
-    render: impl FnOnce(&ItemsPage) -> Result<R, AppError>,
-) -> Result<R, AppError> {
+pub fn first_page(
+    view: View,
+    render: impl FnOnce(&ItemsPage) -> Result<String, AppError>,
+) -> Result<String, AppError> {
     if !enabled() {
         return from_postgres(render);
     }
-    let read = Store::open().and_then(|store| Ok((store.read()?, store)));
-    let (noted, store) = match read {
+    let key = view.key();
+    let read = Store::open().and_then(|store| Ok((store.read(key)?, store)));
+    let (mut noted, store) = match read {
         Ok(read) => read,
         Err(e) => {
             eprintln!("listing cache unavailable, reading Postgres: {e}");
             return from_postgres(render);
         }
     };
-    let Some(current) = &noted.value else {
-        // A fresh store: a tombstone first, for the next reader to replace.
-        if let Err(e) = new_tombstone().and_then(|tombstone| store.set(&tombstone)) {
-            eprintln!("listing cache not started: {e}");
+    if noted.value.is_none() {
+        // A fresh store: a tombstone first, for the page below to replace.
+        let started = new_tombstone()
+            .and_then(|tombstone| store.set(key, &tombstone))
+            .and_then(|()| store.read(key));
+        match started {
+            Ok(started) => noted = started,
+            Err(e) => {
+                eprintln!("listing cache not started: {e}");
+                return from_postgres(render);
+            }
         }
-        return from_postgres(render);
-    };
-    if let Some(page) = fresh_page(current) {
+    }
+    if let Some(page) = noted.value.as_deref().and_then(fresh_page) {
         return Ok(page);
     }
     // Postgres is read after the value was noted: if no write replaced it meanwhile,
     // this page has every write acknowledged so far.
     let page = from_postgres(render)?;
-    if let Err(e) = store.replace(noted, &page_value(&page)) {
+    if let Err(e) = store.replace(key, noted, &page_value(&page)) {
         eprintln!("listing cache not written: {e}");
     }
     Ok(page)
 }
 
-fn from_postgres<R>(render: impl FnOnce(&ItemsPage) -> Result<R, AppError>) -> Result<R, AppError> {
+fn from_postgres(
+    render: impl FnOnce(&ItemsPage) -> Result<String, AppError>,
+) -> Result<String, AppError> {
     render(&db::list_items_before(
         &db::open()?,
         &Listing::default(),
@@ -233,14 +253,18 @@ fn from_postgres<R>(render: impl FnOnce(&ItemsPage) -> Result<R, AppError>) -> R
     )?)
 }
 
-/// Makes the cached page stale: a new tombstone in its place. Called after each write,
-/// before it is acknowledged. If the store cannot be reached, the write stands and `TTL`
-/// bounds how long the listing may lag (see the module docs).
+/// Makes every cached rendering stale: a new tombstone in its place. Called after each
+/// write, before it is acknowledged. If the store cannot be reached, the write stands
+/// and `TTL` bounds how long the listing may lag (see the module docs).
 pub fn invalidate() {
     if !enabled() {
         return;
     }
-    let result = Store::open().and_then(|store| store.set(&new_tombstone()?));
+    let result = Store::open().and_then(|store| {
+        View::ALL
+            .iter()
+            .try_for_each(|view| store.set(view.key(), &new_tombstone()?))
+    });
     if let Err(e) = result {
         eprintln!("listing cache not invalidated (may lag for up to {TTL:?}): {e}");
     }
@@ -249,36 +273,28 @@ pub fn invalidate() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::home::FirstPage;
 
-    fn page() -> FirstPage {
-        FirstPage {
-            listing_section: "<section>é \0csrf\0</section>".into(),
-            api_json: r#"{"items":[]}"#.into(),
-        }
-    }
+    const PAGE: &str = "<section>é \0csrf\0</section>";
 
     #[test]
     fn a_stored_page_reads_back_whole_while_fresh() {
-        let read: FirstPage = fresh_page(&page_value(&page())).expect("fresh");
-        assert_eq!(read.listing_section, page().listing_section);
-        assert_eq!(read.api_json, page().api_json);
+        assert_eq!(fresh_page(&page_value(PAGE)).as_deref(), Some(PAGE));
     }
 
     #[test]
     fn tombstones_old_pages_and_damaged_values_are_no_page() {
-        assert!(fresh_page::<FirstPage>(&new_tombstone().unwrap()).is_none());
-        let mut old = vec![PAGE_TAG];
-        old.extend_from_slice(&(now() - TTL.as_secs()).to_le_bytes());
-        old.extend_from_slice(&page().to_bytes());
-        assert!(fresh_page::<FirstPage>(&old).is_none(), "as old as the TTL");
-        // Cut inside the tag, the time, the length or the listing section.
-        let value = page_value(&page());
-        for cut in [0, 1, 5, 9, 12, 20] {
-            assert!(
-                fresh_page::<FirstPage>(&value[..cut]).is_none(),
-                "cut at {cut}"
-            );
+        assert_eq!(fresh_page(&new_tombstone().unwrap()), None);
+        let old = [
+            &[PAGE_TAG],
+            &(now() - TTL.as_secs()).to_le_bytes()[..],
+            PAGE.as_bytes(),
+        ]
+        .concat();
+        assert_eq!(fresh_page(&old), None, "as old as the TTL");
+        // Cut inside the tag or the time, or inside a character of the text.
+        let value = page_value(PAGE);
+        for cut in [0, 1, 5, 8, 19] {
+            assert_eq!(fresh_page(&value[..cut]), None, "cut at {cut}");
         }
     }
 }

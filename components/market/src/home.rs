@@ -84,59 +84,32 @@ impl<'a> FormState<'a> {
     }
 }
 
-/// The first page of the default listing as the cache keeps it: the home page's listing
-/// section, rendered with placeholders for the visitor's tokens, and the API's JSON.
-pub struct FirstPage {
-    pub listing_section: String,
-    pub api_json: String,
-}
-
-/// Stored as the listing section's length (4 bytes little-endian), the listing section,
-/// and the API's JSON: a hit copies the two out, with no decoding.
-impl cache::Cached for FirstPage {
-    fn to_bytes(&self) -> Vec<u8> {
-        let length = u32::try_from(self.listing_section.len()).unwrap_or(u32::MAX);
-        [
-            &length.to_le_bytes(),
-            self.listing_section.as_bytes(),
-            self.api_json.as_bytes(),
-        ]
-        .concat()
-    }
-
-    fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        let (length, rest) = bytes.split_at_checked(4)?;
-        let length = usize::try_from(u32::from_le_bytes(length.try_into().ok()?)).ok()?;
-        let (listing_section, api_json) = rest.split_at_checked(length)?;
-        Some(Self {
-            listing_section: String::from_utf8(listing_section.to_vec()).ok()?,
-            api_json: String::from_utf8(api_json.to_vec()).ok()?,
-        })
-    }
-}
-
-/// The first page of the default listing, rendered once for everyone (or read back from
-/// the cache).
-pub fn first_page() -> Result<FirstPage, AppError> {
-    cache::first_page(|page| {
-        let currency = config::currency()?;
+/// The home page's listing section of the first page of the default listing, rendered
+/// once for everyone with placeholders for the visitor's tokens (or read back from the
+/// cache).
+pub fn cached_listing_section() -> Result<String, AppError> {
+    cache::first_page(cache::View::HomePage, |page| {
         let placeholders = Visitor {
             csrf_token: views::CSRF_TOKEN_PLACEHOLDER,
             idempotency_key: views::FORM_KEY_PLACEHOLDER,
             notice: None,
             buy_error: None,
         };
-        let listing_section = views::listing_section(&ListingView {
+        Ok(views::listing_section(&ListingView {
             page,
             listing: &Listing::default(),
             before: None,
-            currency: &currency,
+            currency: &config::currency()?,
             visitor: &placeholders,
-        });
-        Ok(FirstPage {
-            listing_section: listing_section.into_string(),
-            api_json: api::page_json(page, &currency).to_string(),
         })
+        .into_string())
+    })
+}
+
+/// The API's JSON of the first page of the default listing (or read back from the cache).
+pub fn cached_api_json() -> Result<String, AppError> {
+    cache::first_page(cache::View::Api, |page| {
+        Ok(api::page_json(page, &config::currency()?).to_string())
     })
 }
 
@@ -179,9 +152,8 @@ pub fn render(
     };
     let (listing_section, items, buy_error_elsewhere) =
         if cache::serves(listing, before, PAGE_SIZE) && state.buy_error.is_none() {
-            let first = first_page()?;
             (
-                views::with_visitor(&first.listing_section, &visitor),
+                views::with_visitor(&cached_listing_section()?, &visitor),
                 Vec::new(),
                 None,
             )
