@@ -482,50 +482,53 @@ impl Columns<'_> {
             .ok_or_else(|| AppError::Internal(format!("{} row has no column {name}", self.table)))
     }
 
-    fn unexpected(&self, name: &str, value: &DbValue) -> AppError {
+    /// The column held something other than `expected`. (Its value is not printed:
+    /// formatting every kind of Postgres value would add float printing to each
+    /// component.)
+    fn unexpected(&self, name: &str, expected: &str) -> AppError {
         AppError::Internal(format!(
-            "{} column {name} has unexpected value {value:?}",
+            "{} column {name} does not hold {expected}",
             self.table
         ))
     }
 
     fn int64(&self, index: usize, name: &str) -> Result<i64, AppError> {
         self.optional_int64(index, name)?
-            .ok_or_else(|| self.unexpected(name, &DbValue::DbNull))
+            .ok_or_else(|| self.unexpected(name, "a bigint"))
     }
 
     fn optional_int64(&self, index: usize, name: &str) -> Result<Option<i64>, AppError> {
         match self.get(index, name)? {
             DbValue::Int64(value) => Ok(Some(*value)),
             DbValue::DbNull => Ok(None),
-            other => Err(self.unexpected(name, other)),
+            _ => Err(self.unexpected(name, "a bigint or null")),
         }
     }
 
     fn int32(&self, index: usize, name: &str) -> Result<i32, AppError> {
         self.optional_int32(index, name)?
-            .ok_or_else(|| self.unexpected(name, &DbValue::DbNull))
+            .ok_or_else(|| self.unexpected(name, "an integer"))
     }
 
     fn optional_int32(&self, index: usize, name: &str) -> Result<Option<i32>, AppError> {
         match self.get(index, name)? {
             DbValue::Int32(value) => Ok(Some(*value)),
             DbValue::DbNull => Ok(None),
-            other => Err(self.unexpected(name, other)),
+            _ => Err(self.unexpected(name, "an integer or null")),
         }
     }
 
     fn boolean(&self, index: usize, name: &str) -> Result<bool, AppError> {
         match self.get(index, name)? {
             DbValue::Boolean(value) => Ok(*value),
-            other => Err(self.unexpected(name, other)),
+            _ => Err(self.unexpected(name, "a boolean")),
         }
     }
 
     fn text(&self, index: usize, name: &str) -> Result<String, AppError> {
         match self.get(index, name)? {
             DbValue::Str(value) => Ok(value.clone()),
-            other => Err(self.unexpected(name, other)),
+            _ => Err(self.unexpected(name, "text")),
         }
     }
 
@@ -536,7 +539,7 @@ impl Columns<'_> {
                 "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{:06}Z",
                 nanos / 1_000
             )),
-            other => Err(self.unexpected(name, other)),
+            _ => Err(self.unexpected(name, "a timestamp")),
         }
     }
 }
