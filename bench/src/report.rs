@@ -65,6 +65,13 @@ impl Workload {
                 Kind::ApiList,
                 "/api/items?limit=50",
             ),
+            // The pages component answering without store or database: against the
+            // floor, what instantiating the app's bigger component costs.
+            Self::get(
+                "stylesheet, no store or database (GET /static/site.css)",
+                Kind::Floor,
+                "/static/site.css",
+            ),
             Self::post_json(
                 "sell (POST /api/items)",
                 Kind::Sell,
@@ -184,17 +191,31 @@ const WHERE_THE_TIME_GOES: &str = "## Where the time goes
 
 - **Reads hit the cache**: browse and the API list make no statement on a hit (the table
   above), so their ceiling is not Postgres but the per-request cost of `spin up`: a fresh
-  instance per request, the key-value reads, rendering, nginx. The `cache off` rows are
-  the per-request-query path for comparison.
+  instance per request, one key-value read of the cached rendering, copying it into the
+  response, nginx. The `cache off` rows are the per-request-query path for comparison.
+- **Spin's key-value store** (SQLite in memory) runs each call through
+  `tokio::task::block_in_place` on one connection behind a mutex: the cost grows with the
+  value's size (the API's ~10 KB JSON costs less than the page's ~35 KB section) and
+  shows in p99 as threads queue on the mutex (`/floor/kv` reads a missing key: the
+  least a read costs).
 - **Writes pay Spin's Postgres path**: each sell or buy is one statement, but Spin lends a
   pooled connection per request and its `Clean` recycle runs a cleaning batch on every
   checkout of a reused connection (the second column of the statements table), plus an
-  instance, plus a key-value write to invalidate the cache.
+  instance, plus two key-value writes (a tombstone per cached rendering). Buy contends on
+  one row (compare its database ceiling).
 - **The profile** below is of the process serving for `spin up` (`spin trigger http`,
-  a child of `spin up`): Spin's own code and the kernel (context switches between the
-  threads of wrk, nginx, Spin and Postgres on 2 cores) take the most; the components' JIT
-  code a quarter; `memset`/`memmove` are instance memory being reset and pages copied.
-  Every ratio is depressed by the machine's cores being shared.";
+  a child of `spin up`): the kernel (context switches between the threads of wrk, nginx,
+  Spin and Postgres on 2 cores, and `block_in_place` handing a worker's core to another
+  thread) and Spin's own code take the most; `memset`/`memmove` are instance memory
+  being reset after each request and buffers copied (more for a bigger page); the
+  components' JIT code is about a tenth. Every ratio is depressed by the machine's
+  cores being shared.
+- **What would move the rest**: in the app, fewer copies of the page (each request
+  copies the cached section several times: out of the store, into the page, into the
+  response); in Spin's configuration, nothing found (no key-value backend is faster
+  here: the outbound Redis measured slower than the in-memory store, a TCP connection
+  per request); only in Spin, a key-value store without `block_in_place` and one lock,
+  and instance memory reset cheaper than `memset`.";
 
 pub struct Report {
     url: String,
