@@ -70,11 +70,18 @@ pub const FORM_KEY_PLACEHOLDER: &str = "\u{0}key\u{0}";
 
 /// A listing section rendered with the placeholders, made the visitor's.
 pub fn with_visitor(rendered: &str, visitor: &Visitor) -> Markup {
-    PreEscaped(
-        rendered
-            .replace(CSRF_TOKEN_PLACEHOLDER, visitor.csrf_token)
-            .replace(FORM_KEY_PLACEHOLDER, visitor.idempotency_key),
-    )
+    // One pass: split at the NULs, every second part is a placeholder's name.
+    let mut page = String::with_capacity(rendered.len() + rendered.len() / 4);
+    for (n, part) in rendered.split('\u{0}').enumerate() {
+        let is_placeholder = n % 2 == 1;
+        page.push_str(match part {
+            _ if !is_placeholder => part,
+            _ if CSRF_TOKEN_PLACEHOLDER.trim_matches('\u{0}') == part => visitor.csrf_token,
+            _ if FORM_KEY_PLACEHOLDER.trim_matches('\u{0}') == part => visitor.idempotency_key,
+            _ => "",
+        });
+    }
+    PreEscaped(page)
 }
 
 /// The listing section of the home page: its heading, the items, the links to other
