@@ -3,7 +3,6 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -53,8 +52,9 @@ impl Drop for ProxyCeiling {
 
 type Params = Vec<Box<dyn ToSql + Sync + Send>>;
 
-/// The statement an endpoint runs and its parameters (as the components send them).
-fn statement(kind: Kind) -> (String, Params) {
+/// The statement an endpoint runs and its parameters for its `n`th request (as the
+/// components send them).
+fn statement(kind: Kind, n: u64) -> (String, Params) {
     let request = |text: &str| Box::new(text.to_owned()) as Box<dyn ToSql + Sync + Send>;
     match kind {
         Kind::Browse | Kind::ApiList => (
@@ -72,10 +72,10 @@ fn statement(kind: Kind) -> (String, Params) {
                 request(r#"["Bench item",5,1250,"Listed by the benchmark"]"#),
             ],
         ),
-        Kind::Buy(item) => (
+        Kind::Buy { .. } => (
             db::buy_item_sql(),
             vec![
-                Box::new(item),
+                Box::new(kind.bought_item(n)),
                 Box::new(1_i32),
                 Box::new(None::<String>),
                 request("[0,1]"),
@@ -100,17 +100,20 @@ pub async fn database(
         },
     );
     let pool = Pool::builder(manager).max_size(connections).build()?;
-    let (sql, params) = statement(workload.kind);
-    let params = Arc::new(params);
-    let sql = Arc::new(sql);
+    let kind = workload.kind;
     let deadline = Instant::now() + duration;
     let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (pool, sql, params) = (pool.clone(), sql.clone(), params.clone());
+    for task in 0..connections {
+        let pool = pool.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
+            // Each task walks the items from its own offset, as random as wrk's picks
+            // for what the database sees.
+            let mut n = task as u64 * 7_919;
             while Instant::now() < deadline {
+                let (sql, params) = statement(kind, n);
+                n += 1;
                 let started = Instant::now();
                 let client = pool.get().await?;
                 let statement = client.prepare_cached(&sql).await?;

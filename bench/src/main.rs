@@ -111,8 +111,18 @@ async fn start_floor(cluster: &PgCluster, db_url: &str) -> anyhow::Result<Stack>
     })
 }
 
-/// A database with the schema, 10,000 items, and one item with stock for every buyer.
-async fn seed(cluster: &PgCluster) -> anyhow::Result<(String, i64)> {
+/// The items the buy workloads buy from: one that every buyer buys (a hot row), and
+/// `SPREAD_ITEMS` in a row that buyers pick at random.
+pub struct Stock {
+    pub hot: i64,
+    pub spread_first: i64,
+}
+
+/// How many items the spread buy workload picks from.
+pub const SPREAD_ITEMS: i64 = 1_000;
+
+/// A database with the schema, 10,000 items, and stocked items for the buyers.
+async fn seed(cluster: &PgCluster) -> anyhow::Result<(String, Stock)> {
     let db_url = create_database(&cluster.url("postgres")).await;
     let db = migrations::connect(&db_url.parse()?, Duration::from_secs(10)).await?;
     db.execute(
@@ -122,22 +132,29 @@ async fn seed(cluster: &PgCluster) -> anyhow::Result<(String, i64)> {
         &[&SEEDED_ITEMS],
     )
     .await?;
-    let stocked: i64 = db
-        .query_one(
-            "INSERT INTO items (name, quantity, price_cents, description) VALUES ('Bulk stock', 1000000, 999, 'For buyers') RETURNING id",
-            &[],
-        )
+    let stocked = "INSERT INTO items (name, quantity, price_cents, description)
+         SELECT 'Bulk stock ' || n, 1000000, 999, 'For buyers' FROM generate_series(1, $1::bigint) AS n
+         RETURNING id";
+    let hot: i64 = db.query_one(stocked, &[&1_i64]).await?.get(0);
+    let spread: Vec<i64> = db
+        .query(stocked, &[&SPREAD_ITEMS])
         .await?
-        .get(0);
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let spread_first = spread.iter().copied().min().context("no spread stock")?;
+    if spread.iter().max() != Some(&(spread_first + SPREAD_ITEMS - 1)) {
+        bail!("the spread stock's ids are not consecutive");
+    }
     db.batch_execute("VACUUM ANALYZE").await?;
-    Ok((db_url, stocked))
+    Ok((db_url, Stock { hot, spread_first }))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = options()?;
     let cluster = PgCluster::start_with_max_connections(MAX_CONNECTIONS)?;
-    let (db_url, stocked) = seed(&cluster).await?;
+    let (db_url, stock) = seed(&cluster).await?;
     let stack = start_stack(&cluster, &db_url, options.url.clone(), "on").await?;
     // The same app with the listing cache off: the plain per-request-query path, for
     // comparison (only when this program runs the app).
@@ -149,7 +166,7 @@ async fn main() -> anyhow::Result<()> {
         Some(_) => None,
         None => Some(start_floor(&cluster, &db_url).await?),
     };
-    let workloads = Workload::all(stocked);
+    let workloads = Workload::all(&stock);
     let mut report = Report::new(&stack.url, options.duration, options.repeats);
 
     // Warm up: compile paths, fill pools.
@@ -304,7 +321,7 @@ async fn round_trips(
     let mut counted = Vec::new();
     for workload in workloads {
         let before = pg_work(&db).await;
-        for _ in 0..200 {
+        for n in 0..200 {
             let headers: Vec<(&str, &str)> = workload
                 .headers
                 .iter()
@@ -313,7 +330,7 @@ async fn round_trips(
             let response = send_to(
                 addr,
                 workload.method.clone(),
-                &workload.path,
+                &workload.path_of_request(n),
                 &headers,
                 workload.body.clone().into(),
             )

@@ -8,7 +8,7 @@ use std::time::Duration;
 use hyper::Method;
 use market_tests::testing::project_dir;
 
-use crate::CONCURRENCY;
+use crate::{CONCURRENCY, SPREAD_ITEMS, Stock};
 
 /// What a workload does, for the database ceiling's choice of SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,12 +16,26 @@ pub enum Kind {
     Browse,
     ApiList,
     Sell,
-    Buy(i64),
+    /// Buying one unit of an item picked at random among `count` in a row from `first`.
+    Buy {
+        first: i64,
+        count: i64,
+    },
     /// Spin's floor: a component that does nothing.
     Floor,
     /// Spin's floor for a write: one pooled checkout and `SELECT 1`.
     FloorDb,
     Constant,
+}
+
+impl Kind {
+    /// The item the `n`th request of a buy workload buys.
+    pub fn bought_item(self, n: u64) -> Option<i64> {
+        match self {
+            Self::Buy { first, count } => Some(first + (n % count.max(1) as u64) as i64),
+            _ => None,
+        }
+    }
 }
 
 /// One kind of request, as wrk sends it.
@@ -57,7 +71,7 @@ impl Workload {
         }
     }
 
-    pub fn all(stocked_item: i64) -> Vec<Self> {
+    pub fn all(stock: &Stock) -> Vec<Self> {
         vec![
             Self::get("browse (GET /)", Kind::Browse, "/"),
             Self::get(
@@ -79,12 +93,33 @@ impl Workload {
                 r#"{"name":"Bench item","quantity":5,"price":"12.50","description":"Listed by the benchmark"}"#,
             ),
             Self::post_json(
-                "buy (POST /api/items/{id}/buy)",
-                Kind::Buy(stocked_item),
-                format!("/api/items/{stocked_item}/buy"),
+                "buy, one hot item (POST /api/items/{id}/buy)",
+                Kind::Buy {
+                    first: stock.hot,
+                    count: 1,
+                },
+                format!("/api/items/{}/buy", stock.hot),
+                r#"{"quantity":1}"#,
+            ),
+            Self::post_json(
+                "buy, 1,000 items (POST /api/items/{id}/buy)",
+                Kind::Buy {
+                    first: stock.spread_first,
+                    count: SPREAD_ITEMS,
+                },
+                format!("/api/items/{}/buy", stock.spread_first),
                 r#"{"quantity":1}"#,
             ),
         ]
+    }
+
+    /// The path of the `n`th request: for a buy, that of the item it buys (wrk picks
+    /// the items at random instead, see `wrk::script`).
+    pub fn path_of_request(&self, n: u64) -> String {
+        match self.kind.bought_item(n) {
+            Some(item) => format!("/api/items/{item}/buy"),
+            None => self.path.clone(),
+        }
     }
 
     /// Spin's floor, served by the floor app (bench/floor) through the same nginx.
@@ -201,8 +236,8 @@ const WHERE_THE_TIME_GOES: &str = "## Where the time goes
 - **Writes pay Spin's Postgres path**: each sell or buy is one statement, but Spin lends a
   pooled connection per request and its `Clean` recycle runs a cleaning batch on every
   checkout of a reused connection (the second column of the statements table), plus an
-  instance, plus two key-value writes (a tombstone per cached rendering). Buy contends on
-  one row (compare its database ceiling).
+  instance, plus two key-value writes (a tombstone per cached rendering). Buying one hot item
+  contends on its row (compare its database ceiling); buying among 1,000 items does not.
 - **The profile** below is of the process serving for `spin up` (`spin trigger http`,
   a child of `spin up`): the kernel (context switches between the threads of wrk, nginx,
   Spin and Postgres on 2 cores, and `block_in_place` handing a worker's core to another

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::report::{Run, Workload};
+use crate::report::{Kind, Run, Workload};
 
 /// A wrk Lua script that sends this workload's method, headers and body.
 fn script(workload: &Workload) -> String {
@@ -14,6 +14,13 @@ fn script(workload: &Workload) -> String {
     }
     if !workload.body.is_empty() {
         lua.push_str(&format!("wrk.body = [[{}]]\n", workload.body));
+    }
+    if let Kind::Buy { first, count } = workload.kind
+        && count > 1
+    {
+        lua.push_str(&format!(
+            "request = function()\n  return wrk.format(nil, \"/api/items/\" .. ({first} + math.random(0, {count} - 1)) .. \"/buy\")\nend\n"
+        ));
     }
     lua
 }
