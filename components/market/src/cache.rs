@@ -33,7 +33,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use spin_sdk::redis::{self, RedisParameter};
-use spin_sdk::wit::wasi::keyvalue::{atomics, store as key_value};
+use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store as key_value};
 
 use crate::cookies::random_token;
 use crate::db::{self, ItemsPage};
@@ -129,10 +129,27 @@ impl Store {
         }
     }
 
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+    /// Sets every key to its value, in one call to the store.
+    fn set_many(&self, key_values: &[(String, Vec<u8>)]) -> Result<(), String> {
         match self {
-            Self::KeyValue(bucket) => bucket.set(key, value).map_err(|e| format!("{e:?}")),
-            Self::Redis(redis) => redis.set(key, value).map_err(|e| e.to_string()),
+            Self::KeyValue(bucket) => {
+                batch::set_many(bucket, key_values).map_err(|e| format!("{e:?}"))
+            }
+            Self::Redis(redis) => {
+                let arguments: Vec<RedisParameter> = key_values
+                    .iter()
+                    .flat_map(|(key, value)| {
+                        [
+                            RedisParameter::Binary(key.clone().into_bytes()),
+                            RedisParameter::Binary(value.clone()),
+                        ]
+                    })
+                    .collect();
+                redis
+                    .execute("MSET", &arguments)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
         }
     }
 
@@ -225,7 +242,7 @@ pub fn first_page(
     if noted.value.is_none() {
         // A fresh store: a tombstone first, for the page below to replace.
         let started = new_tombstone()
-            .and_then(|tombstone| store.set(key, &tombstone))
+            .and_then(|tombstone| store.set_many(&[(key.to_owned(), tombstone)]))
             .and_then(|()| store.read(key));
         match started {
             Ok(started) => noted = started,
@@ -269,10 +286,13 @@ pub fn invalidate() {
     if !enabled() {
         return;
     }
-    let result = Store::open().and_then(|store| {
-        View::ALL
+    // One token for all: each key's tombstone only has to differ from its own past.
+    let result = new_tombstone().and_then(|tombstone| {
+        let tombstones: Vec<(String, Vec<u8>)> = View::ALL
             .iter()
-            .try_for_each(|view| store.set(view.key(), &new_tombstone()?))
+            .map(|view| (view.key().to_owned(), tombstone.clone()))
+            .collect();
+        Store::open()?.set_many(&tombstones)
     });
     if let Err(e) = result {
         eprintln!("listing cache not invalidated (may lag for up to {TTL:?}): {e}");
