@@ -21,7 +21,7 @@ pub enum Kind {
         first: i64,
         count: i64,
     },
-    /// Spin's floor: a component that does nothing.
+    /// A request without store or database (Spin's floor, the stylesheet).
     Floor,
     /// Spin's floor for a write: one pooled checkout and `SELECT 1`.
     FloorDb,
@@ -236,7 +236,7 @@ const WHERE_THE_TIME_GOES: &str = "## Where the time goes
 - **Writes pay Spin's Postgres path**: each sell or buy is one statement, but Spin lends a
   pooled connection per request and its `Clean` recycle runs a cleaning batch on every
   checkout of a reused connection (the second column of the statements table), plus an
-  instance, plus two key-value writes (a tombstone per cached rendering). Buying one hot item
+  instance, plus one key-value call (a tombstone for each cached rendering). Buying one hot item
   contends on its row (compare its database ceiling); buying among 1,000 items does not.
 - **The profile** below is of the process serving for `spin up` (`spin trigger http`,
   a child of `spin up`): the kernel (context switches between the threads of wrk, nginx,

@@ -6,7 +6,8 @@ use anyhow::{Context, bail};
 
 use crate::report::{Kind, Run, Workload};
 
-/// A wrk Lua script that sends this workload's method, headers and body.
+/// A wrk Lua script that sends this workload's method, headers and body (for a buy among
+/// several items, each request to one picked at random).
 fn script(workload: &Workload) -> String {
     let mut lua = format!("wrk.method = \"{}\"\n", workload.method);
     for (name, value) in &workload.headers {
@@ -18,8 +19,12 @@ fn script(workload: &Workload) -> String {
     if let Kind::Buy { first, count } = workload.kind
         && count > 1
     {
+        // Each thread seeds its own generator (LuaJIT's would start alike everywhere).
         lua.push_str(&format!(
-            "request = function()\n  return wrk.format(nil, \"/api/items/\" .. ({first} + math.random(0, {count} - 1)) .. \"/buy\")\nend\n"
+            "local threads = 0\n\
+             function setup(thread) threads = threads + 1; thread:set(\"seed\", threads) end\n\
+             function init(args) math.randomseed(os.time() * 100 + seed) end\n\
+             request = function()\n  return wrk.format(nil, \"/api/items/\" .. ({first} + math.random(0, {count} - 1)) .. \"/buy\")\nend\n"
         ));
     }
     lua

@@ -55,6 +55,8 @@ pub enum View {
 impl View {
     const ALL: [Self; 2] = [Self::HomePage, Self::Api];
 
+    /// Instances of two versions of the app may share a store during a rollout: a change
+    /// to what a value holds needs new key names.
     fn key(self) -> &'static str {
         match self {
             Self::HomePage => "listing/first/page",
@@ -74,19 +76,25 @@ const TOMBSTONE_TAG: u8 = b'T';
 const PAGE_TAG: u8 = b'P';
 const PAGE_TRAILER_BYTES: usize = 8 + 1;
 
-/// Whether `value` holds a page younger than [`TTL`].
-fn holds_fresh_page(value: &[u8]) -> bool {
-    let Some((&PAGE_TAG, rest)) = value.split_last() else {
-        return false;
+/// The page's text in `value` (the trailer cut off, nothing copied), if `value` holds a
+/// page stored less than [`TTL`] ago by this instance's clock (and not from further in
+/// its future, so that a clock behind another's cannot stretch the bound); else `value`
+/// back.
+fn fresh_page(mut value: Vec<u8>) -> Result<String, Vec<u8>> {
+    let stored_at = match value.split_last() {
+        Some((&PAGE_TAG, rest)) => rest.last_chunk::<8>().map(|time| u64::from_le_bytes(*time)),
+        _ => None,
     };
-    rest.last_chunk::<8>()
-        .is_some_and(|time| now().saturating_sub(u64::from_le_bytes(*time)) < TTL.as_secs())
-}
-
-/// The page's text in a value that [holds one](holds_fresh_page).
-fn into_page(mut value: Vec<u8>) -> Option<String> {
-    value.truncate(value.len().checked_sub(PAGE_TRAILER_BYTES)?);
-    String::from_utf8(value).ok()
+    let fresh = stored_at.is_some_and(|stored_at| {
+        let age = i128::from(now()) - i128::from(stored_at);
+        let ttl = i128::from(TTL.as_secs());
+        -ttl < age && age < ttl
+    });
+    if !fresh {
+        return Err(value);
+    }
+    value.truncate(value.len() - PAGE_TRAILER_BYTES);
+    String::from_utf8(value).map_err(|e| e.into_bytes())
 }
 
 fn page_value(page: &str) -> Vec<u8> {
@@ -252,12 +260,10 @@ pub fn first_page(
             }
         }
     }
-    if let Some(page) = noted
-        .value
-        .take_if(|value| holds_fresh_page(value))
-        .and_then(into_page)
-    {
-        return Ok(page);
+    match noted.value.take().map(fresh_page) {
+        Some(Ok(page)) => return Ok(page),
+        Some(Err(value)) => noted.value = Some(value),
+        None => {}
     }
     // Postgres is read after the value was noted: if no write replaced it meanwhile,
     // this page has every write acknowledged so far.
@@ -306,9 +312,7 @@ mod tests {
     const PAGE: &str = "<section>é \0csrf\0</section>";
 
     fn fresh_page(value: &[u8]) -> Option<String> {
-        holds_fresh_page(value)
-            .then(|| into_page(value.to_vec()))
-            .flatten()
+        super::fresh_page(value.to_vec()).ok()
     }
 
     #[test]
@@ -326,6 +330,13 @@ mod tests {
         ]
         .concat();
         assert_eq!(fresh_page(&old), None, "as old as the TTL");
+        let ahead = [
+            PAGE.as_bytes(),
+            &(now() + TTL.as_secs()).to_le_bytes(),
+            &[PAGE_TAG],
+        ]
+        .concat();
+        assert_eq!(fresh_page(&ahead), None, "stored a TTL ahead of this clock");
         // The trailer cut short, or a character of the text cut in two.
         let value = page_value(PAGE);
         assert_eq!(fresh_page(&value[..value.len() - 1]), None);

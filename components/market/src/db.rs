@@ -386,7 +386,7 @@ fn not_taken(
 }
 
 /// One page of the listing, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemsPage {
     pub items: Vec<Item>,
     /// The cursor for the next (older) page, if there is one.

@@ -36,6 +36,21 @@ async fn a_cached_first_page_is_served_without_touching_postgres() {
 }
 
 #[tokio::test]
+async fn on_a_fresh_store_the_first_read_fills_the_cache() {
+    // No write before: the store has no key yet (a write would leave tombstones).
+    let app = spawn_app().await;
+    for path in ["/", "/api/items"] {
+        assert_eq!(app.get(path).await.status, StatusCode::OK, "{path} fills");
+    }
+
+    let before = app.pg_work().await;
+    for path in ["/", "/api/items"] {
+        assert_eq!(app.get(path).await.status, StatusCode::OK);
+    }
+    assert_eq!(app.pg_work().await, before, "served from the cache");
+}
+
+#[tokio::test]
 async fn with_the_cache_off_every_read_goes_to_postgres() {
     let app = spawn_app_with_variables(HashMap::from([("listing_cache", "off".to_owned())])).await;
     list_item(&app, "Uncached", 1).await;
