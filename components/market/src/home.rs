@@ -10,7 +10,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::form::SellForm;
 use crate::http::{self, Request, Response, StatusCode};
-use crate::item::{FieldErrors, Item, ItemId};
+use crate::item::{Currency, FieldErrors, Item, ItemId};
 use crate::listing::Listing;
 use crate::views::{self, HomeView, ItemView, ListingView, Visitor};
 
@@ -86,8 +86,8 @@ impl<'a> FormState<'a> {
 
 /// The home page's listing section of the first page of the default listing, rendered
 /// once for everyone with placeholders for the visitor's tokens (or read back from the
-/// cache).
-pub fn cached_listing_section() -> Result<String, AppError> {
+/// cache), prices in `currency`.
+fn cached_listing_section(currency: &Currency) -> Result<String, AppError> {
     cache::first_page(cache::View::HomePage, |page| {
         let placeholders = Visitor {
             csrf_token: views::CSRF_TOKEN_PLACEHOLDER,
@@ -99,7 +99,7 @@ pub fn cached_listing_section() -> Result<String, AppError> {
             page,
             listing: &Listing::default(),
             before: None,
-            currency: &config::currency()?,
+            currency,
             visitor: &placeholders,
         })
         .into_string())
@@ -153,7 +153,7 @@ pub fn render(
     let (listing_section, items, buy_error_elsewhere) =
         if cache::serves(listing, before, PAGE_SIZE) && state.buy_error.is_none() {
             (
-                views::with_visitor(&cached_listing_section()?, &visitor),
+                views::with_visitor(&cached_listing_section(&currency)?, &visitor),
                 Vec::new(),
                 None,
             )

@@ -8,23 +8,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
-use market_tests::testing::{send_to, spawn_app, spawn_app_with_variables};
+use market_tests::testing::{TestApp, send_to, spawn_app, spawn_app_with_variables};
 use serde_json::json;
 
 use crate::buying::list_item;
+
+/// Reads the home page and the API's default page once each: each rendering is cached
+/// under its own key.
+async fn fill_the_cache(app: &TestApp) {
+    for path in ["/", "/api/items"] {
+        assert_eq!(app.get(path).await.status, StatusCode::OK, "{path} fills");
+    }
+}
 
 #[tokio::test]
 async fn a_cached_first_page_is_served_without_touching_postgres() {
     let app = spawn_app().await;
     list_item(&app, "Cached", 1).await;
     // The API's default page is the home page's first page, cached rendered for each.
-    for path in ["/", "/api/items"] {
-        assert_eq!(
-            app.get(path).await.status,
-            StatusCode::OK,
-            "fills the cache"
-        );
-    }
+    fill_the_cache(&app).await;
 
     let before = app.pg_work().await;
     for path in ["/", "/", "/api/items?limit=50", "/api/items"] {
@@ -39,9 +41,7 @@ async fn a_cached_first_page_is_served_without_touching_postgres() {
 async fn on_a_fresh_store_the_first_read_fills_the_cache() {
     // No write before: the store has no key yet (a write would leave tombstones).
     let app = spawn_app().await;
-    for path in ["/", "/api/items"] {
-        assert_eq!(app.get(path).await.status, StatusCode::OK, "{path} fills");
-    }
+    fill_the_cache(&app).await;
 
     let before = app.pg_work().await;
     for path in ["/", "/api/items"] {
@@ -171,13 +171,7 @@ pub async fn race_readers_and_writers(addrs: &[SocketAddr]) {
 async fn searches_and_the_sold_out_listing_always_ask_postgres_while_the_first_page_stays_cached() {
     let app = spawn_app().await;
     list_item(&app, "Lamp", 1).await;
-    for path in ["/", "/api/items"] {
-        assert_eq!(
-            app.get(path).await.status,
-            StatusCode::OK,
-            "fills the cache"
-        );
-    }
+    fill_the_cache(&app).await;
 
     let before = app.pg_work().await;
     for path in ["/", "/api/items"] {
