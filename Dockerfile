@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Builds the three Spin components and the migration runner, then packs them into
 #   app     - the official Spin image running the marketplace
 #   migrate - a slim image that applies migrations/sql and exits

@@ -9,25 +9,36 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 
-/// Where the PostgreSQL server binaries are: `$PG_BIN`, or the newest Debian install.
+use crate::testing::project_dir;
+
+/// Where the PostgreSQL server binaries are: `$PG_BIN`, else where `./scripts/test`
+/// installs the release `docker-compose.yml` names (`target/tools/postgresql`).
 fn bin_dir() -> anyhow::Result<PathBuf> {
-    if let Ok(dir) = std::env::var("PG_BIN") {
+    if let Some(dir) = std::env::var_os("PG_BIN") {
         return Ok(PathBuf::from(dir));
     }
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .context("PostgreSQL is not installed (no /usr/lib/postgresql); set PG_BIN")?
-        .filter_map(|entry| Some(entry.ok()?.path().join("bin")))
-        .filter(|bin| bin.join("initdb").exists())
-        .collect();
-    versions.sort_by_key(|path| {
-        path.parent()
-            .and_then(|p| p.file_name())
-            .and_then(|v| v.to_str())
-            .and_then(|v| v.parse::<u32>().ok())
-    });
-    versions
-        .pop()
-        .context("no initdb under /usr/lib/postgresql/*/bin")
+    let installed = project_dir().join("target/tools/postgresql/bin");
+    if installed.join("initdb").exists() {
+        return Ok(installed);
+    }
+    bail!(
+        "no PostgreSQL for the tests: run ./scripts/test (it installs the release \
+         docker-compose.yml names into target/tools/postgresql), or set PG_BIN to a folder \
+         holding initdb, pg_ctl and postgres of that release"
+    )
+}
+
+/// The version of the PostgreSQL server the tests run (`postgres --version`: "18.1").
+pub fn server_version() -> anyhow::Result<String> {
+    let output = Command::new(bin_dir()?.join("postgres"))
+        .arg("--version")
+        .output()
+        .context("running postgres --version")?;
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .nth(2)
+        .map(str::to_owned)
+        .context("postgres --version printed no version")
 }
 
 fn is_root() -> bool {

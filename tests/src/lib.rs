@@ -3,6 +3,7 @@
 //! nginx, and a small HTTP client.
 
 pub mod cluster;
+pub mod compose;
 pub mod nginx;
 pub mod process;
 pub mod redis;

@@ -9,6 +9,20 @@ use anyhow::{Context, bail};
 
 use crate::process;
 
+/// The version of the `redis-server` the tests run (`redis-server --version`:
+/// "Redis server v=7.0.15 ...").
+pub fn version() -> anyhow::Result<String> {
+    let output = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .context("running redis-server --version (apt-get install redis-server)")?;
+    String::from_utf8_lossy(&output.stdout)
+        .split_once("v=")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .context("redis-server --version printed no version")
+}
+
 pub struct RedisServer {
     pub addr: SocketAddr,
     child: Option<Child>,

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
 
@@ -30,9 +31,22 @@ pub fn spin_binary() -> anyhow::Result<PathBuf> {
         .find(|path| path.is_file())
         .context(
             "the Spin CLI is not on PATH: the tests run the app under the real `spin up`. \
-             Run ./scripts/test (it installs Spin), or install Spin 3.4 or later \
+             Run ./scripts/test (it installs Spin), or install Spin 4.0.2 \
              (https://spinframework.dev) and put it on PATH",
         )
+}
+
+/// The version of the Spin CLI the tests run (`spin --version`: "spin 4.0.2 (...)").
+pub fn version() -> anyhow::Result<String> {
+    let output = Command::new(spin_binary()?)
+        .arg("--version")
+        .output()
+        .context("running spin --version")?;
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .nth(1)
+        .map(str::to_owned)
+        .context("spin --version printed no version")
 }
 
 /// Spin variables (name → value) as the environment variables Spin reads them from
@@ -77,6 +91,7 @@ impl SpinUp {
         runtime_config: &Path,
         environment: &[(String, String)],
     ) -> anyhow::Result<Self> {
+        components_are_built()?;
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "market-spin-{}-{}",
@@ -148,6 +163,61 @@ impl SpinUp {
     /// Kills `spin up` at once (SIGKILL), as a crashed or evicted instance goes.
     pub fn kill(&mut self) {
         process::stop_group(&mut self.child, libc::SIGKILL, Duration::ZERO);
+    }
+}
+
+/// The components spin.toml serves, as `cargo build --target wasm32-wasip2 --release`
+/// leaves them.
+const COMPONENTS: [&str; 3] = ["pages", "items", "health"];
+
+/// What the components are built from (besides the toolchain): a change to any of these
+/// makes the built `.wasm` stale.
+const COMPONENT_SOURCES: [&str; 4] = ["components", "migrations/sql", "Cargo.lock", "Cargo.toml"];
+
+/// Fails, saying what to run, when a built component is missing or older than a file it
+/// is built from: the tests must never pass or fail on yesterday's components.
+fn components_are_built() -> anyhow::Result<()> {
+    static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
+    let checked = CHECKED.get_or_init(|| {
+        let project = project_dir();
+        let newest_source = COMPONENT_SOURCES
+            .iter()
+            .flat_map(|source| newest_file(&project.join(source)))
+            .max_by_key(|(modified, _)| *modified)
+            .ok_or("no component sources found")?;
+        for component in COMPONENTS {
+            let wasm = project.join(format!("target/wasm32-wasip2/release/{component}.wasm"));
+            let built = std::fs::metadata(&wasm).and_then(|meta| meta.modified());
+            let stale = match built {
+                Err(_) => format!("{} is missing", wasm.display()),
+                Ok(built) if built < newest_source.0 => format!(
+                    "{component}.wasm is older than {}",
+                    newest_source.1.display()
+                ),
+                Ok(_) => continue,
+            };
+            return Err(format!(
+                "{stale}: the tests would run stale components. Build them first: \
+                 cargo build --target wasm32-wasip2 --release -p pages -p items -p health \
+                 (./scripts/test does)"
+            ));
+        }
+        Ok(())
+    });
+    checked.clone().map_err(anyhow::Error::msg)
+}
+
+/// The most recently modified file at or under `path`, with its time.
+fn newest_file(path: &Path) -> Option<(SystemTime, PathBuf)> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if meta.is_dir() {
+        std::fs::read_dir(path)
+            .ok()?
+            .flatten()
+            .filter_map(|entry| newest_file(&entry.path()))
+            .max_by_key(|(modified, _)| *modified)
+    } else {
+        Some((meta.modified().ok()?, path.to_path_buf()))
     }
 }
 

@@ -321,6 +321,106 @@ impl TestApp {
     }
 }
 
+/// A form of the home page filled in as a person would: the page's CSRF cookie, its
+/// hidden fields (CSRF token, one-time key) and what the person typed. Submitting it
+/// twice is a double click.
+pub struct FilledForm {
+    pub action: String,
+    cookie: String,
+    body: String,
+}
+
+impl FilledForm {
+    /// Loads the home page at `addr` and fills in its form that posts to `action`.
+    pub async fn from_home(
+        addr: SocketAddr,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let home = send_to(addr, Method::GET, "/", &[], Bytes::new()).await?;
+        anyhow::ensure!(home.status == StatusCode::OK, "GET / got {}", home.status);
+        let cookie = home
+            .cookie("csrf")
+            .ok_or_else(|| anyhow::anyhow!("the home page set no csrf cookie"))?;
+        let hidden = hidden_fields(&home.text(), action);
+        anyhow::ensure!(!hidden.is_empty(), "the home page has no form to {action}");
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &hidden {
+            form.append_pair(name, value);
+        }
+        for (name, value) in fields {
+            form.append_pair(name, value);
+        }
+        Ok(Self {
+            action: action.to_owned(),
+            cookie,
+            body: form.finish(),
+        })
+    }
+
+    /// Posts the form to `addr` with the page's cookie, as the browser does.
+    pub async fn submit(&self, addr: SocketAddr) -> anyhow::Result<TestResponse> {
+        send_to(
+            addr,
+            Method::POST,
+            &self.action,
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &self.cookie),
+            ],
+            Bytes::from(self.body.clone()),
+        )
+        .await
+    }
+
+    /// The CSRF cookie the page set, for following the redirect as the same browser.
+    pub fn cookie(&self) -> &str {
+        &self.cookie
+    }
+}
+
+/// The hidden fields (name, value) of the form in `html` that posts to `action`, as a
+/// browser would send them: the CSRF token and the form's one-time key.
+pub fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let Some((_, form)) = html.split_once(&format!(r#"action="{action}""#)) else {
+        return Vec::new();
+    };
+    let form = form.split("</form>").next().unwrap_or_default();
+    form.split("<input ")
+        .skip(1)
+        .filter(|input| input.starts_with(r#"type="hidden""#))
+        .filter_map(|input| Some((attribute(input, "name")?, attribute(input, "value")?)))
+        .collect()
+}
+
+/// The value of `name="..."` in the start of a tag.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let tag = tag.split('>').next()?;
+    let (_, rest) = tag.split_once(&format!(r#" {name}=""#))?;
+    Some(rest.split('"').next()?.to_owned())
+}
+
+/// Text that must never reach a client: SQL, connection strings, Rust panics.
+const INTERNALS: &[&str] = &[
+    "SELECT",
+    "INSERT",
+    "schema_migrations",
+    "postgres://",
+    "sslmode",
+    "127.0.0.1",
+    "panicked",
+    "RUST_BACKTRACE",
+    "tokio_postgres",
+    "DbError",
+];
+
+/// Fails when a response body shows any internals.
+pub fn assert_no_internals(body: &str) {
+    for needle in INTERNALS {
+        assert!(!body.contains(needle), "response leaks {needle:?}: {body}");
+    }
+}
+
 /// The longest any request may take in a test before it counts as hung: above the
 /// app's 5 s statement timeout, far below the 30 s after which nginx gives up.
 pub const NO_HANG: Duration = Duration::from_secs(15);

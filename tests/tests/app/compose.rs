@@ -1,9 +1,12 @@
-//! The deployment files as specified: checked here because this machine has no Docker
-//! engine. The compose file is also validated against the Compose Specification schema.
+//! The deployment files as specified, and the server releases they name being the ones
+//! these tests run. The compose files are also validated against the Compose
+//! Specification schema; the stacks themselves are brought up for real in
+//! `tests/stacks` (on a Docker engine).
 
 use std::process::Command;
 
 use market_tests::testing::project_dir;
+use market_tests::{cluster, nginx, redis, spin};
 use serde_yaml::Value;
 
 fn compose() -> Value {
@@ -15,15 +18,12 @@ fn compose_file(name: &str) -> Value {
     serde_yaml::from_str(&text).unwrap()
 }
 
-/// The team's schema folder (`../shared/schemas`, or `$SCHEMAS_DIR`), if present.
+/// The team's schema folder (`$SCHEMAS_DIR`, else `../shared/schemas`), if present.
 fn shared_schemas() -> Option<std::path::PathBuf> {
     std::env::var_os("SCHEMAS_DIR")
         .map(std::path::PathBuf::from)
         .into_iter()
-        .chain([
-            project_dir().join("../shared/schemas"),
-            std::path::PathBuf::from("/work/shared/schemas"),
-        ])
+        .chain([project_dir().join("../shared/schemas")])
         .find(|dir| dir.join("compose-spec.json").exists())
 }
 
@@ -297,5 +297,69 @@ fn the_scale_out_adds_a_private_shared_cache_and_replicas_within_the_connection_
         "connection budget: {replicas} replicas x {COMPONENTS} components x {SPIN_POOL} = {} \
          potential, capped at {limit} by the app role, max_connections {max_connections}",
         u64::from(COMPONENTS * SPIN_POOL) * replicas
+    );
+}
+
+#[test]
+fn the_dev_override_has_an_image_of_its_own_and_only_the_app_roles_password() {
+    let dev = compose_file("compose.dev.yml");
+    let app = service(&dev, "app");
+    let image = app["image"].as_str().expect("the dev image is named");
+    assert_ne!(
+        image, "marketplace-app",
+        "compose's default name for the production app image"
+    );
+    let volumes = strings(&app["volumes"]);
+    assert!(volumes.contains(&"app-secret:/secrets:ro".to_owned()), "{volumes:?}");
+    assert!(
+        !volumes.iter().any(|v| v.starts_with("db-secret:")),
+        "the schema owner's password stays out of the dev container"
+    );
+}
+
+/// The tag of the image `name:...` a compose file names for `service`: "18.1-bookworm".
+fn image_tag(compose: &Value, service_name: &str) -> String {
+    let image = service(compose, service_name)["image"].as_str().unwrap();
+    image.split_once(':').unwrap().1.to_owned()
+}
+
+/// The release part of a tag or version: "18.1-bookworm" → [18, 1].
+fn release(version: &str) -> Vec<u32> {
+    version
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .next()
+        .unwrap_or_default()
+        .split('.')
+        .filter_map(|part| part.parse().ok())
+        .collect()
+}
+
+#[test]
+fn the_tests_run_the_server_releases_the_compose_files_and_the_image_ship() {
+    let compose = compose();
+    let scale = compose_file("compose.scale.yml");
+    // PostgreSQL and Spin: the exact release (scripts/test installs them).
+    let postgres = cluster::server_version().unwrap();
+    assert_eq!(release(&postgres), release(&image_tag(&compose, "db")));
+    assert_eq!(image_tag(&compose, "db-secret"), image_tag(&compose, "db"));
+    let dockerfile = std::fs::read_to_string(project_dir().join("Dockerfile")).unwrap();
+    let spin_tag = dockerfile
+        .lines()
+        .find_map(|line| line.strip_prefix("ARG SPIN_IMAGE=ghcr.io/spinframework/spin:v"))
+        .unwrap();
+    let spin = spin::version().unwrap();
+    assert_eq!(release(&spin), release(spin_tag));
+    // nginx and Redis: Debian 12 has no build of the shipped release, so the major
+    // (README, Tests).
+    let nginx = nginx::version().unwrap();
+    assert_eq!(release(&nginx)[0], release(&image_tag(&compose, "nginx"))[0]);
+    let redis = redis::version().unwrap();
+    assert_eq!(release(&redis)[0], release(&image_tag(&scale, "cache"))[0]);
+    println!(
+        "tested: PostgreSQL {postgres}, Spin {spin}, nginx {nginx}, Redis {redis}; shipped: \
+         postgres:{}, spin:v{spin_tag}, nginx:{}, redis:{}",
+        image_tag(&compose, "db"),
+        image_tag(&compose, "nginx"),
+        image_tag(&scale, "cache")
     );
 }

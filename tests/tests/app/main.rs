@@ -22,23 +22,4 @@ mod replicas;
 mod shop;
 mod spin_behaviour;
 
-/// Text that must never reach a client: SQL, connection strings, Rust panics.
-pub const INTERNALS: &[&str] = &[
-    "SELECT",
-    "INSERT",
-    "schema_migrations",
-    "postgres://",
-    "sslmode",
-    "127.0.0.1",
-    "panicked",
-    "RUST_BACKTRACE",
-    "tokio_postgres",
-    "DbError",
-];
-
-/// Fails when a response body shows any internals.
-pub fn assert_no_internals(body: &str) {
-    for needle in INTERNALS {
-        assert!(!body.contains(needle), "response leaks {needle:?}: {body}");
-    }
-}
+pub use market_tests::testing::assert_no_internals;

@@ -1,0 +1,222 @@
+//! The compose stacks as users run them: `docker compose ... up --build --wait` on the
+//! Docker engine, reached only through nginx's port published on 127.0.0.1, and taken
+//! down with its volumes when dropped (also when the test before it failed).
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use hyper::Method;
+use serde_json::Value;
+
+use crate::testing::{TestResponse, send_to};
+
+/// How long `up --build --wait` may take: a cold build of the components in the image
+/// (about 80 s on 2 cores), or the first build inside the dev container (several minutes).
+const WAIT_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// One compose project: its files, the folder they are in, and the port nginx publishes.
+pub struct Stack {
+    project: String,
+    dir: PathBuf,
+    files: Vec<String>,
+    pub port: u16,
+}
+
+impl Stack {
+    /// The project `project` of these compose files in `dir`, nginx on a free port. What
+    /// a previous run of the same project left behind is removed first.
+    pub fn new(project: &str, dir: &Path, files: &[&str]) -> anyhow::Result<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let stack = Self {
+            project: project.to_owned(),
+            dir: dir.to_path_buf(),
+            files: files.iter().map(|file| (*file).to_owned()).collect(),
+            port,
+        };
+        stack.compose(&["down", "--volumes", "--remove-orphans"])?;
+        Ok(stack)
+    }
+
+    /// Where nginx answers on this machine.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// `GET path` through nginx.
+    pub async fn get(&self, path: &str) -> anyhow::Result<TestResponse> {
+        send_to(self.addr(), Method::GET, path, &[], Bytes::new()).await
+    }
+
+    /// `POST path` with a JSON body through nginx, as a program using the API does.
+    pub async fn post_json(&self, path: &str, body: &str) -> anyhow::Result<TestResponse> {
+        let headers = [("content-type", "application/json")];
+        send_to(self.addr(), Method::POST, path, &headers, Bytes::from(body.to_owned())).await
+    }
+
+    /// `docker compose -p <project> -f <file>... <args>`, run in the stack's folder.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("docker");
+        command
+            .arg("compose")
+            .args(["--project-name", &self.project])
+            .current_dir(&self.dir)
+            .env("NGINX_PORT", self.port.to_string())
+            .env_remove("NGINX_BIND")
+            .stdin(Stdio::null());
+        for file in &self.files {
+            command.args(["--file", file]);
+        }
+        command.args(args);
+        command
+    }
+
+    /// Runs `docker compose ... <args>` and fails with its output when it fails.
+    pub fn compose(&self, args: &[&str]) -> anyhow::Result<Output> {
+        let output = self
+            .command(args)
+            .output()
+            .with_context(|| format!("running docker compose {}", args.join(" ")))?;
+        if !output.status.success() {
+            bail!(
+                "docker compose {} failed ({}):\n{}{}",
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(output)
+    }
+
+    /// `up --build --wait`: returns once every service is healthy (or, for the one-shot
+    /// ones, exited 0), with how long that took; fails with the services' logs if not.
+    pub fn up(&self) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let timeout = WAIT_TIMEOUT.as_secs().to_string();
+        let result = self.compose(&["up", "--build", "--wait", "--wait-timeout", &timeout]);
+        match result {
+            Ok(_) => Ok(started.elapsed()),
+            Err(error) => bail!("{error:#}\nlogs:\n{}", self.logs()),
+        }
+    }
+
+    /// Everything the services printed so far.
+    pub fn logs(&self) -> String {
+        self.command(&["logs", "--no-color", "--tail", "200"])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Every container of the project, running or exited, as `docker inspect` shows it.
+    pub fn containers(&self) -> anyhow::Result<Vec<Value>> {
+        let ids = self.compose(&["ps", "--all", "--quiet"])?;
+        let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let output = Command::new("docker")
+            .arg("inspect")
+            .args(&ids)
+            .output()
+            .context("running docker inspect")?;
+        let containers: Value =
+            serde_json::from_slice(&output.stdout).context("docker inspect printed no JSON")?;
+        Ok(containers.as_array().cloned().unwrap_or_default())
+    }
+
+    /// The containers of one service.
+    pub fn service_containers(&self, service: &str) -> anyhow::Result<Vec<Value>> {
+        Ok(self
+            .containers()?
+            .into_iter()
+            .filter(|container| service_of(container) == service)
+            .collect())
+    }
+
+    /// The volumes Docker holds for this project (named by compose, or anonymous ones
+    /// attached to its containers).
+    pub fn volumes(&self) -> anyhow::Result<Vec<String>> {
+        let output = Command::new("docker")
+            .args(["volume", "ls", "--quiet", "--filter"])
+            .arg(format!("label=com.docker.compose.project={}", self.project))
+            .output()
+            .context("running docker volume ls")?;
+        Ok(String::from_utf8_lossy(&output.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Err(error) = self.compose(&["down", "--volumes", "--remove-orphans"]) {
+            eprintln!("taking the stack {} down: {error:#}", self.project);
+        }
+    }
+}
+
+/// The compose service a container belongs to.
+pub fn service_of(container: &Value) -> &str {
+    container["Config"]["Labels"]["com.docker.compose.service"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// Every volume on the Docker engine, named or anonymous.
+pub fn all_volumes() -> anyhow::Result<Vec<String>> {
+    let output = Command::new("docker")
+        .args(["volume", "ls", "--quiet"])
+        .output()
+        .context("running docker volume ls")?;
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect())
+}
+
+/// A copy of the project's files (without `target`, `.git` and `node_modules`) in a new
+/// temporary folder, for a stack that writes to its source (the dev override's bind
+/// mount), so a test never edits the checkout it runs from. Removed when dropped.
+pub struct ProjectCopy {
+    pub dir: PathBuf,
+}
+
+impl ProjectCopy {
+    pub fn new(from: &Path, name: &str) -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        let copy = Self { dir };
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(
+                "tar -C \"$1\" --exclude=./target --exclude=./.git --exclude=node_modules \
+                 -cf - . | tar -C \"$2\" -xf -",
+            )
+            .args(["copy", &from.display().to_string(), &copy.dir.display().to_string()])
+            .status()
+            .context("copying the project with tar")?;
+        if !status.success() {
+            bail!("copying the project to {} failed", copy.dir.display());
+        }
+        Ok(copy)
+    }
+}
+
+impl Drop for ProjectCopy {
+    fn drop(&mut self) {
+        // The dev container writes here as its own user; removing needs no more than that.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

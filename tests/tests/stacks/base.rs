@@ -1,0 +1,203 @@
+//! `docker compose up --build --wait` of docker-compose.yml, the README's first command.
+
+use std::time::{Duration, Instant};
+
+use chrono::DateTime;
+use hyper::StatusCode;
+use market_tests::compose::{Stack, all_volumes, service_of};
+use market_tests::testing::{FilledForm, assert_no_internals, project_dir, send_to};
+use serde_json::Value;
+
+use crate::{item, list_by_api};
+
+/// When a container started or finished (`docker inspect`'s State), as a comparable time.
+fn state_time(container: &Value, field: &str) -> DateTime<chrono::FixedOffset> {
+    let text = container["State"][field].as_str().unwrap_or_default();
+    DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("{field} {text:?}: {e}"))
+}
+
+fn the_one(stack: &Stack, service: &str) -> Value {
+    let mut containers = stack.service_containers(service).unwrap();
+    assert_eq!(containers.len(), 1, "one {service} container");
+    containers.remove(0)
+}
+
+/// db-secret → db → migrate → app → nginx, the one-shot services exited 0, the long-lived
+/// ones healthy.
+fn started_in_order_and_healthy(stack: &Stack) {
+    let secret = the_one(stack, "db-secret");
+    let db = the_one(stack, "db");
+    let migrate = the_one(stack, "migrate");
+    let app = the_one(stack, "app");
+    let nginx = the_one(stack, "nginx");
+    for one_shot in [&secret, &migrate] {
+        assert_eq!(one_shot["State"]["Status"], "exited", "{}", service_of(one_shot));
+        assert_eq!(one_shot["State"]["ExitCode"], 0, "{}", service_of(one_shot));
+    }
+    for server in [&db, &app, &nginx] {
+        assert_eq!(
+            server["State"]["Health"]["Status"],
+            "healthy",
+            "{}",
+            service_of(server)
+        );
+    }
+    assert!(state_time(&secret, "FinishedAt") <= state_time(&db, "StartedAt"));
+    assert!(state_time(&db, "StartedAt") <= state_time(&migrate, "StartedAt"));
+    assert!(state_time(&migrate, "FinishedAt") <= state_time(&app, "StartedAt"));
+    assert!(state_time(&app, "StartedAt") <= state_time(&nginx, "StartedAt"));
+}
+
+/// Only nginx has a port on the host, on 127.0.0.1 only.
+fn only_nginx_is_published(stack: &Stack) {
+    for container in stack.containers().unwrap() {
+        let ports = container["NetworkSettings"]["Ports"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let published: Vec<&Value> = ports
+            .values()
+            .filter_map(Value::as_array)
+            .flatten()
+            .collect();
+        if service_of(&container) == "nginx" {
+            assert_eq!(published.len(), 1, "{published:?}");
+            assert_eq!(published[0]["HostIp"], "127.0.0.1");
+            assert_eq!(published[0]["HostPort"], stack.port.to_string());
+        } else {
+            assert!(
+                published.is_empty(),
+                "{} publishes {published:?}",
+                service_of(&container)
+            );
+        }
+    }
+}
+
+/// A person lists an item with the form (a double click lists it once), sees it listed
+/// with a confirmation, and buys two; returns its id.
+async fn a_person_sells_and_buys_with_the_forms(stack: &Stack) -> i64 {
+    let addr = stack.addr();
+    let fields = [
+        ("name", "Compose kettle"),
+        ("quantity", "5"),
+        ("price", "12.50"),
+        ("description", "Listed through nginx in the compose stack"),
+    ];
+    let sell = FilledForm::from_home(addr, "/items", &fields).await.unwrap();
+    let first = sell.submit(addr).await.unwrap();
+    let double_click = sell.submit(addr).await.unwrap();
+    for response in [&first, &double_click] {
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text());
+        assert_eq!(response.header("location"), Some("/"));
+    }
+    let notice = first.cookie("notice").expect("a confirmation to show");
+    let cookies = format!("{}; {notice}", sell.cookie());
+    let home = send_to(addr, hyper::Method::GET, "/", &[("cookie", &cookies)], "".into())
+        .await
+        .unwrap()
+        .text();
+    assert!(
+        home.contains("“Compose kettle” is now listed for sale."),
+        "{home}"
+    );
+    let items = stack.get("/api/items").await.unwrap().json();
+    let kettles: Vec<&Value> = items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["name"] == "Compose kettle")
+        .collect();
+    assert_eq!(kettles.len(), 1, "the double click listed it once: {items}");
+    let id = kettles[0]["id"].as_i64().unwrap();
+
+    let action = format!("/items/{id}/buy");
+    let buy = FilledForm::from_home(addr, &action, &[("quantity", "2")])
+        .await
+        .unwrap();
+    let bought = buy.submit(addr).await.unwrap();
+    assert_eq!(bought.status, StatusCode::SEE_OTHER, "{}", bought.text());
+    assert_eq!(item(stack, id).await["quantity"], 3);
+    id
+}
+
+/// A program lists, reads, pages and buys through the JSON API.
+async fn a_program_uses_the_api(stack: &Stack) {
+    let created = list_by_api(stack, "API lamp", 2).await;
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(item(stack, id).await, created);
+    let page = stack.get("/api/items?limit=1").await.unwrap();
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.json()["items"][0]["id"], id, "newest first");
+    let bought = stack
+        .post_json(&format!("/api/items/{id}/buy"), r#"{"quantity":2}"#)
+        .await
+        .unwrap();
+    assert_eq!(bought.status, StatusCode::OK, "{}", bought.text());
+    assert_eq!(bought.json()["remaining"], 0);
+    let sold_out = stack
+        .post_json(&format!("/api/items/{id}/buy"), r#"{"quantity":1}"#)
+        .await
+        .unwrap();
+    assert_eq!(sold_out.status, StatusCode::CONFLICT);
+    assert_eq!(sold_out.json()["error"], "This item is sold out.");
+}
+
+/// While `db` is stopped, pages and the API answer 503 with `Retry-After`; once it is
+/// started again, the app serves again by itself. Returns how long recovery took.
+async fn a_database_restart_is_a_503_then_recovers_by_itself(stack: &Stack, id: i64) -> Duration {
+    stack.compose(&["stop", "db"]).unwrap();
+    for path in ["/".to_owned(), format!("/api/items/{id}")] {
+        let response = stack.get(&path).await.unwrap();
+        assert_eq!(
+            response.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{path}: {}",
+            response.text()
+        );
+        assert!(response.header("retry-after").is_some(), "{path}");
+        assert_no_internals(&response.text());
+    }
+    stack.compose(&["start", "db"]).unwrap();
+    let started = Instant::now();
+    loop {
+        let response = stack.get(&format!("/api/items/{id}")).await.unwrap();
+        if response.status == StatusCode::OK {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "still {} a minute after db started again:\n{}",
+            response.status,
+            stack.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_stack_comes_up_in_order_serves_people_and_programs_keeps_its_data_and_recovers() {
+    let volumes_before = all_volumes().unwrap();
+    let stack = Stack::new("marketplace-test", &project_dir(), &["docker-compose.yml"]).unwrap();
+    let took = stack.up().unwrap();
+    println!("base stack: up --build --wait took {took:.1?}");
+    started_in_order_and_healthy(&stack);
+    only_nginx_is_published(&stack);
+
+    let id = a_person_sells_and_buys_with_the_forms(&stack).await;
+    a_program_uses_the_api(&stack).await;
+
+    stack.compose(&["down"]).unwrap();
+    let again = stack.up().unwrap();
+    println!("base stack: down, then up --wait again took {again:.1?}");
+    assert_eq!(item(&stack, id).await["quantity"], 3, "the data survived down/up");
+
+    let recovered = a_database_restart_is_a_503_then_recovers_by_itself(&stack, id).await;
+    println!("base stack: served again {recovered:.1?} after db started again");
+
+    stack.compose(&["down", "--volumes"]).unwrap();
+    assert_eq!(stack.volumes().unwrap(), Vec::<String>::new());
+    let mut left = all_volumes().unwrap();
+    left.retain(|volume| !volumes_before.contains(volume));
+    assert_eq!(left, Vec::<String>::new(), "down -v leaves no volume behind");
+}

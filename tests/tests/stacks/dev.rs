@@ -1,0 +1,53 @@
+//! docker-compose.yml with compose.dev.yml: `spin watch` in the dev image on the
+//! bind-mounted source. Run on a copy of the project, since the test saves a file in it.
+
+use std::time::{Duration, Instant};
+
+use hyper::StatusCode;
+use market_tests::compose::{ProjectCopy, Stack};
+use market_tests::testing::project_dir;
+
+/// How soon a saved change must be served: the promise of hot reload.
+const RELOAD_WITHIN: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn the_dev_stack_serves_a_saved_change_under_components_pages_within_5_s() {
+    let copy = ProjectCopy::new(&project_dir(), "market-dev-stack").unwrap();
+    let stack = Stack::new(
+        "marketplace-test-dev",
+        &copy.dir,
+        &["docker-compose.yml", "compose.dev.yml"],
+    )
+    .unwrap();
+    let took = stack.up().unwrap();
+    println!("dev stack: up --build --wait (first build in the container) took {took:.1?}");
+    let home = stack.get("/").await.unwrap();
+    assert_eq!(home.status, StatusCode::OK, "{}", home.text());
+
+    let mut reloads = Vec::new();
+    for save in 0..3 {
+        let marker = format!(".saved-{save} {{ color: inherit; }}");
+        let stylesheet = copy.dir.join("components/pages/src/site.css");
+        let mut css = std::fs::read_to_string(&stylesheet).unwrap();
+        css.push_str(&format!("{marker}\n"));
+        let saved = Instant::now();
+        std::fs::write(&stylesheet, css).unwrap();
+        loop {
+            let served = stack.get("/static/site.css").await.unwrap();
+            if served.status == StatusCode::OK && served.text().contains(&marker) {
+                break;
+            }
+            assert!(
+                saved.elapsed() < Duration::from_secs(60),
+                "save {save} not served after a minute:\n{}",
+                stack.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        reloads.push(saved.elapsed());
+    }
+    println!("dev stack: a saved site.css was served after {reloads:.1?}");
+    for reload in reloads {
+        assert!(reload <= RELOAD_WITHIN, "{reload:?} > {RELOAD_WITHIN:?}");
+    }
+}

@@ -1,0 +1,88 @@
+//! docker-compose.yml with compose.scale.yml: three app replicas behind nginx sharing
+//! the listing cache in Redis.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::join_all;
+use hyper::{Method, StatusCode};
+use market_tests::compose::Stack;
+use market_tests::testing::{TestResponse, project_dir, send_to};
+
+use crate::{item, list_by_api};
+
+const REPLICAS: usize = 3;
+
+/// Buys one unit with its own `Idempotency-Key`, as a polite client does: a 429 from the
+/// edge is retried after the `Retry-After` it names, with the same key.
+async fn buy_one_politely(stack: &Stack, id: i64, buyer: usize) -> TestResponse {
+    let key = format!("scale-buyer-{buyer}");
+    let headers = [
+        ("content-type", "application/json"),
+        ("idempotency-key", key.as_str()),
+    ];
+    let path = format!("/api/items/{id}/buy");
+    loop {
+        let body = Bytes::from_static(br#"{"quantity":1}"#);
+        let response = send_to(stack.addr(), Method::POST, &path, &headers, body)
+            .await
+            .unwrap();
+        if response.status != StatusCode::TOO_MANY_REQUESTS {
+            return response;
+        }
+        let wait: u64 = response
+            .header("retry-after")
+            .and_then(|seconds| seconds.parse().ok())
+            .expect("a 429 says when to retry");
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+}
+
+#[tokio::test]
+async fn replicas_behind_nginx_share_writes_at_once_and_never_sell_a_unit_twice() {
+    let stack = Stack::new(
+        "marketplace-test-scale",
+        &project_dir(),
+        &["docker-compose.yml", "compose.scale.yml"],
+    )
+    .unwrap();
+    let took = stack.up().unwrap();
+    println!("scale stack: up --build --wait took {took:.1?}");
+    let apps = stack.service_containers("app").unwrap();
+    assert_eq!(apps.len(), REPLICAS);
+    for container in apps.iter().chain(&stack.service_containers("cache").unwrap()) {
+        assert_eq!(container["State"]["Health"]["Status"], "healthy");
+    }
+
+    // Each write is on the very next read, page and API; round-robin over the replicas
+    // means each round's reads come from other instances than its write (the write
+    // limit of the edge, 20 at once, bounds the rounds).
+    for round in 0..12 {
+        let name = format!("Round {round} chair");
+        let id = list_by_api(&stack, &name, 1).await["id"].as_i64().unwrap();
+        for _ in 0..REPLICAS {
+            let newest = stack.get("/api/items?limit=1").await.unwrap().json();
+            assert_eq!(newest["items"][0]["id"], id, "round {round}");
+            let home = stack.get("/").await.unwrap().text();
+            assert!(home.contains(&name), "round {round}: the page is stale");
+        }
+    }
+
+    // Waits out the write limit's burst, then 30 buyers at once for 10 units.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let id = list_by_api(&stack, "Last ten lamps", 10).await["id"]
+        .as_i64()
+        .unwrap();
+    let buyers = (0..30).map(|buyer| buy_one_politely(&stack, id, buyer));
+    let responses = join_all(buyers).await;
+    let sold = responses
+        .iter()
+        .filter(|response| response.status == StatusCode::OK)
+        .count();
+    let refused = responses
+        .iter()
+        .filter(|response| response.status == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((sold, refused), (10, 20), "{responses:?}");
+    assert_eq!(item(&stack, id).await["quantity"], 0);
+}
