@@ -54,7 +54,14 @@ impl Stack {
     /// `POST path` with a JSON body through nginx, as a program using the API does.
     pub async fn post_json(&self, path: &str, body: &str) -> anyhow::Result<TestResponse> {
         let headers = [("content-type", "application/json")];
-        send_to(self.addr(), Method::POST, path, &headers, Bytes::from(body.to_owned())).await
+        send_to(
+            self.addr(),
+            Method::POST,
+            path,
+            &headers,
+            Bytes::from(body.to_owned()),
+        )
+        .await
     }
 
     /// `docker compose -p <project> -f <file>... <args>`, run in the stack's folder.
@@ -144,15 +151,10 @@ impl Stack {
     /// The volumes Docker holds for this project (named by compose, or anonymous ones
     /// attached to its containers).
     pub fn volumes(&self) -> anyhow::Result<Vec<String>> {
-        let output = Command::new("docker")
-            .args(["volume", "ls", "--quiet", "--filter"])
-            .arg(format!("label=com.docker.compose.project={}", self.project))
-            .output()
-            .context("running docker volume ls")?;
-        Ok(String::from_utf8_lossy(&output.stdout)
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect())
+        volume_names(&[
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.project),
+        ])
     }
 }
 
@@ -173,8 +175,14 @@ pub fn service_of(container: &Value) -> &str {
 
 /// Every volume on the Docker engine, named or anonymous.
 pub fn all_volumes() -> anyhow::Result<Vec<String>> {
+    volume_names(&[])
+}
+
+/// `docker volume ls --quiet` with these options.
+fn volume_names(options: &[&str]) -> anyhow::Result<Vec<String>> {
     let output = Command::new("docker")
         .args(["volume", "ls", "--quiet"])
+        .args(options)
         .output()
         .context("running docker volume ls")?;
     Ok(String::from_utf8_lossy(&output.stdout)
@@ -204,7 +212,11 @@ impl ProjectCopy {
                 "tar -C \"$1\" --exclude=./target --exclude=./.git --exclude=node_modules \
                  -cf - . | tar -C \"$2\" -xf -",
             )
-            .args(["copy", &from.display().to_string(), &copy.dir.display().to_string()])
+            .args([
+                "copy",
+                &from.display().to_string(),
+                &copy.dir.display().to_string(),
+            ])
             .status()
             .context("copying the project with tar")?;
         if !status.success() {

@@ -310,7 +310,10 @@ fn the_dev_override_has_an_image_of_its_own_and_only_the_app_roles_password() {
         "compose's default name for the production app image"
     );
     let volumes = strings(&app["volumes"]);
-    assert!(volumes.contains(&"app-secret:/secrets:ro".to_owned()), "{volumes:?}");
+    assert!(
+        volumes.contains(&"app-secret:/secrets:ro".to_owned()),
+        "{volumes:?}"
+    );
     assert!(
         !volumes.iter().any(|v| v.starts_with("db-secret:")),
         "the schema owner's password stays out of the dev container"
@@ -352,7 +355,10 @@ fn the_tests_run_the_server_releases_the_compose_files_and_the_image_ship() {
     // nginx and Redis: Debian 12 has no build of the shipped release, so the major
     // (README, Tests).
     let nginx = nginx::version().unwrap();
-    assert_eq!(release(&nginx)[0], release(&image_tag(&compose, "nginx"))[0]);
+    assert_eq!(
+        release(&nginx)[0],
+        release(&image_tag(&compose, "nginx"))[0]
+    );
     let redis = redis::version().unwrap();
     assert_eq!(release(&redis)[0], release(&image_tag(&scale, "cache"))[0]);
     println!(

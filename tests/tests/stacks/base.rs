@@ -31,7 +31,12 @@ fn started_in_order_and_healthy(stack: &Stack) {
     let app = the_one(stack, "app");
     let nginx = the_one(stack, "nginx");
     for one_shot in [&secret, &migrate] {
-        assert_eq!(one_shot["State"]["Status"], "exited", "{}", service_of(one_shot));
+        assert_eq!(
+            one_shot["State"]["Status"],
+            "exited",
+            "{}",
+            service_of(one_shot)
+        );
         assert_eq!(one_shot["State"]["ExitCode"], 0, "{}", service_of(one_shot));
     }
     for server in [&db, &app, &nginx] {
@@ -84,19 +89,32 @@ async fn a_person_sells_and_buys_with_the_forms(stack: &Stack) -> i64 {
         ("price", "12.50"),
         ("description", "Listed through nginx in the compose stack"),
     ];
-    let sell = FilledForm::from_home(addr, "/items", &fields).await.unwrap();
+    let sell = FilledForm::from_home(addr, "/items", &fields)
+        .await
+        .unwrap();
     let first = sell.submit(addr).await.unwrap();
     let double_click = sell.submit(addr).await.unwrap();
     for response in [&first, &double_click] {
-        assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text());
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            response.text()
+        );
         assert_eq!(response.header("location"), Some("/"));
     }
     let notice = first.cookie("notice").expect("a confirmation to show");
     let cookies = format!("{}; {notice}", sell.cookie());
-    let home = send_to(addr, hyper::Method::GET, "/", &[("cookie", &cookies)], "".into())
-        .await
-        .unwrap()
-        .text();
+    let home = send_to(
+        addr,
+        hyper::Method::GET,
+        "/",
+        &[("cookie", &cookies)],
+        "".into(),
+    )
+    .await
+    .unwrap()
+    .text();
     assert!(
         home.contains("“Compose kettle” is now listed for sale."),
         "{home}"
@@ -190,7 +208,11 @@ async fn the_stack_comes_up_in_order_serves_people_and_programs_keeps_its_data_a
     stack.compose(&["down"]).unwrap();
     let again = stack.up().unwrap();
     println!("base stack: down, then up --wait again took {again:.1?}");
-    assert_eq!(item(&stack, id).await["quantity"], 3, "the data survived down/up");
+    assert_eq!(
+        item(&stack, id).await["quantity"],
+        3,
+        "the data survived down/up"
+    );
 
     let recovered = a_database_restart_is_a_503_then_recovers_by_itself(&stack, id).await;
     println!("base stack: served again {recovered:.1?} after db started again");
@@ -199,5 +221,9 @@ async fn the_stack_comes_up_in_order_serves_people_and_programs_keeps_its_data_a
     assert_eq!(stack.volumes().unwrap(), Vec::<String>::new());
     let mut left = all_volumes().unwrap();
     left.retain(|volume| !volumes_before.contains(volume));
-    assert_eq!(left, Vec::<String>::new(), "down -v leaves no volume behind");
+    assert_eq!(
+        left,
+        Vec::<String>::new(),
+        "down -v leaves no volume behind"
+    );
 }

@@ -50,7 +50,10 @@ async fn replicas_behind_nginx_share_writes_at_once_and_never_sell_a_unit_twice(
     println!("scale stack: up --build --wait took {took:.1?}");
     let apps = stack.service_containers("app").unwrap();
     assert_eq!(apps.len(), REPLICAS);
-    for container in apps.iter().chain(&stack.service_containers("cache").unwrap()) {
+    for container in apps
+        .iter()
+        .chain(&stack.service_containers("cache").unwrap())
+    {
         assert_eq!(container["State"]["Health"]["Status"], "healthy");
     }
 
