@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
@@ -170,55 +170,55 @@ impl SpinUp {
 /// leaves them.
 const COMPONENTS: [&str; 3] = ["pages", "items", "health"];
 
-/// What the components are built from (besides the toolchain): a change to any of these
-/// makes the built `.wasm` stale.
-const COMPONENT_SOURCES: [&str; 4] = ["components", "migrations/sql", "Cargo.lock", "Cargo.toml"];
-
-/// Fails, saying what to run, when a built component is missing or older than a file it
-/// is built from: the tests must never pass or fail on yesterday's components.
+/// Fails, saying what to run, when a built component is missing or older than a file of
+/// the project it was built from (cargo's dep-info beside it, and Cargo.lock): the tests
+/// must never pass or fail on yesterday's components.
 fn components_are_built() -> anyhow::Result<()> {
     static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
     let checked = CHECKED.get_or_init(|| {
-        let project = project_dir();
-        let newest_source = COMPONENT_SOURCES
-            .iter()
-            .flat_map(|source| newest_file(&project.join(source)))
-            .max_by_key(|(modified, _)| *modified)
-            .ok_or("no component sources found")?;
+        let project = project_dir().canonicalize().map_err(|e| e.to_string())?;
+        let release = project.join("target/wasm32-wasip2/release");
         for component in COMPONENTS {
-            let wasm = project.join(format!("target/wasm32-wasip2/release/{component}.wasm"));
+            let wasm = release.join(format!("{component}.wasm"));
             let built = std::fs::metadata(&wasm).and_then(|meta| meta.modified());
-            let stale = match built {
-                Err(_) => format!("{} is missing", wasm.display()),
-                Ok(built) if built < newest_source.0 => format!(
-                    "{component}.wasm is older than {}",
-                    newest_source.1.display()
-                ),
-                Ok(_) => continue,
+            let Ok(built) = built else {
+                return Err(format!("{} is missing", wasm.display()));
             };
-            return Err(format!(
-                "{stale}: the tests would run stale components. Build them first: \
-                 cargo build --target wasm32-wasip2 --release -p pages -p items -p health \
-                 (./scripts/test does)"
-            ));
+            let dep_info =
+                std::fs::read_to_string(release.join(format!("{component}.d"))).unwrap_or_default();
+            let newer = project_inputs(&dep_info, &project)
+                .into_iter()
+                .chain([project.join("Cargo.lock")])
+                .find(|input| {
+                    std::fs::metadata(input)
+                        .and_then(|meta| meta.modified())
+                        .is_ok_and(|modified| modified > built)
+                });
+            if let Some(input) = newer {
+                return Err(format!(
+                    "{component}.wasm is older than {}: the tests would run stale components. \
+                     Build them first: cargo build --target wasm32-wasip2 --release \
+                     -p pages -p items -p health (./scripts/test does)",
+                    input.display()
+                ));
+            }
         }
         Ok(())
     });
     checked.clone().map_err(anyhow::Error::msg)
 }
 
-/// The most recently modified file at or under `path`, with its time.
-fn newest_file(path: &Path) -> Option<(SystemTime, PathBuf)> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    if meta.is_dir() {
-        std::fs::read_dir(path)
-            .ok()?
-            .flatten()
-            .filter_map(|entry| newest_file(&entry.path()))
-            .max_by_key(|(modified, _)| *modified)
-    } else {
-        Some((meta.modified().ok()?, path.to_path_buf()))
-    }
+/// The inputs inside `project` that a cargo dep-info file (`out: in in\ with\ space ...`)
+/// lists.
+fn project_inputs(dep_info: &str, project: &Path) -> Vec<PathBuf> {
+    let inputs = dep_info.split_once(": ").map_or("", |(_, inputs)| inputs);
+    let inputs = inputs.lines().next().unwrap_or_default();
+    inputs
+        .replace("\\ ", "\u{0}")
+        .split(' ')
+        .map(|input| PathBuf::from(input.replace('\u{0}', " ")))
+        .filter(|input| input.starts_with(project))
+        .collect()
 }
 
 /// Whether Spin's own `/.well-known/spin/health` answers 200 at `addr`.
