@@ -227,6 +227,32 @@ impl PgCluster {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// Freezes the whole server (SIGSTOP to the postmaster and every backend), as a
+    /// stalled disk or a partition does: connections stay open, nothing answers.
+    pub fn freeze(&self) -> anyhow::Result<()> {
+        self.signal_every_process(libc::SIGSTOP)
+    }
+
+    /// Lets a frozen server go on (SIGCONT), where it stopped.
+    pub fn thaw(&self) -> anyhow::Result<()> {
+        self.signal_every_process(libc::SIGCONT)
+    }
+
+    fn signal_every_process(&self, signal: libc::c_int) -> anyhow::Result<()> {
+        let pid_file = std::fs::read_to_string(self.data_dir().join("postmaster.pid"))
+            .context("reading postmaster.pid: is the server running?")?;
+        let postmaster: libc::pid_t = pid_file
+            .lines()
+            .next()
+            .and_then(|line| line.trim().parse().ok())
+            .context("postmaster.pid holds no pid")?;
+        for pid in std::iter::once(postmaster).chain(crate::process::children_of(postmaster)) {
+            // SAFETY: kill(2) with a pid and a signal number has no memory effects.
+            unsafe { libc::kill(pid, signal) };
+        }
+        Ok(())
+    }
 }
 
 impl Drop for PgCluster {

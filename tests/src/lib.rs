@@ -9,3 +9,4 @@ pub mod process;
 pub mod redis;
 pub mod spin;
 pub mod testing;
+pub mod upstream;

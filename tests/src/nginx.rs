@@ -1,6 +1,6 @@
-//! The project's real nginx config (`conf.d/default.conf`) in front of a test upstream:
-//! the same file, with only the upstream address and the listen port substituted, run
-//! by the real nginx binary with a main config like the official image's.
+//! The project's real nginx config (`nginx.conf` and `conf.d/default.conf`) in front of
+//! a test upstream: the same files, with only the upstream address, the listen port and
+//! the paths of the container substituted, run by the real nginx binary.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -12,11 +12,15 @@ use anyhow::{Context, bail, ensure};
 
 use crate::process;
 
-/// The upstream line of `conf.d/default.conf` that compose resolves to the app service.
-const UPSTREAM_LINE: &str = "server app:3000;";
+/// The start of the upstream line of `conf.d/default.conf` that compose resolves to the
+/// app service (its parameters follow, up to `;`).
+const UPSTREAM_START: &str = "server app:3000";
 const LISTEN_LINE: &str = "listen 80;";
-/// The per-address write limit of `conf.d/default.conf`.
-const RATE_LIMIT_LINE: &str = "limit_req zone=writes burst=20 nodelay;";
+/// The per-address limits of `conf.d/default.conf`.
+const PER_ADDRESS_LIMIT_LINES: [&str; 2] = [
+    "limit_req zone=writes burst=20 nodelay;",
+    "limit_conn requests_per_address 64;",
+];
 
 pub struct Nginx {
     pub addr: SocketAddr,
@@ -61,28 +65,31 @@ impl Nginx {
         let site = std::fs::read_to_string(conf_d.join("default.conf"))
             .context("reading conf.d/default.conf")?;
         ensure!(
-            site.matches(UPSTREAM_LINE).count() == 1 && site.matches(LISTEN_LINE).count() == 1,
-            "conf.d/default.conf must contain `{UPSTREAM_LINE}` and `{LISTEN_LINE}` once each"
+            site.matches(UPSTREAM_START).count() == 1 && site.matches(LISTEN_LINE).count() == 1,
+            "conf.d/default.conf must contain `{UPSTREAM_START}` and `{LISTEN_LINE}` once each"
         );
+        let (before, after) = site.split_once(UPSTREAM_START).unwrap();
+        let (parameters, after) = after.split_once(';').context("the upstream line ends")?;
         let servers = upstreams
             .iter()
-            .map(|upstream| format!("server {upstream};"))
+            .map(|upstream| format!("server {upstream}{parameters};"))
             .collect::<Vec<_>>()
             .join(" ");
-        let site = if rate_limit {
-            site
-        } else {
-            ensure!(
-                site.matches(RATE_LIMIT_LINE).count() == 1,
-                "conf.d/default.conf must contain `{RATE_LIMIT_LINE}` once"
-            );
-            site.replace(RATE_LIMIT_LINE, "")
-        };
-        let site = site
-            .replace(UPSTREAM_LINE, &servers)
-            .replace(LISTEN_LINE, &format!("listen {addr};"));
+        let mut site = format!("{before}{servers}{after}");
+        if !rate_limit {
+            for line in PER_ADDRESS_LIMIT_LINES {
+                ensure!(
+                    site.matches(line).count() == 1,
+                    "conf.d/default.conf must contain `{line}` once"
+                );
+                site = site.replace(line, "");
+            }
+        }
+        let site = site.replace(LISTEN_LINE, &format!("listen {addr};"));
         std::fs::write(dir.join("conf.d/default.conf"), site)?;
-        std::fs::write(dir.join("nginx.conf"), main_config(&dir))?;
+        let main =
+            std::fs::read_to_string(conf_d.join("../nginx.conf")).context("reading nginx.conf")?;
+        std::fs::write(dir.join("nginx.conf"), main_config(&main, &dir)?)?;
 
         let binary = nginx_binary()?;
         let test = Command::new(&binary)
@@ -160,28 +167,37 @@ fn nginx_binary() -> anyhow::Result<PathBuf> {
     .context("nginx is not installed (apt-get install nginx-light)")
 }
 
-/// The official image's `nginx.conf`, pointed at the test folder.
-fn main_config(dir: &Path) -> String {
+/// The project's `nginx.conf` pointed at the test folder: in the foreground, as the
+/// user running the tests, with its logs, pid and temporary files there, and the test's
+/// copy of `conf.d`.
+fn main_config(main: &str, dir: &Path) -> anyhow::Result<String> {
     let dir = dir.display();
-    format!(
-        "daemon off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/logs/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
-    keepalive_timeout 65;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    include {dir}/conf.d/*.conf;
-}}
-"
-    )
+    let mut config = main.to_owned();
+    for (container, test) in [
+        ("user  nginx;", "daemon off;".to_owned()),
+        (
+            "/var/log/nginx/error.log notice",
+            format!("{dir}/logs/error.log warn"),
+        ),
+        ("/run/nginx.pid", format!("{dir}/nginx.pid")),
+        (
+            "/var/log/nginx/access.log",
+            format!("{dir}/logs/access.log"),
+        ),
+        (
+            "include /etc/nginx/conf.d/*.conf;",
+            format!(
+                "client_body_temp_path {dir}/client_body; proxy_temp_path {dir}/proxy; \
+                 fastcgi_temp_path {dir}/fastcgi; uwsgi_temp_path {dir}/uwsgi; \
+                 scgi_temp_path {dir}/scgi; include {dir}/conf.d/*.conf;"
+            ),
+        ),
+    ] {
+        ensure!(
+            config.matches(container).count() == 1,
+            "nginx.conf must contain `{container}` once"
+        );
+        config = config.replace(container, &test);
+    }
+    Ok(config)
 }

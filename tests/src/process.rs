@@ -35,6 +35,27 @@ pub fn run_detached(script: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The processes whose parent is `parent` (from /proc).
+pub fn children_of(parent: libc::pid_t) -> Vec<libc::pid_t> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<libc::pid_t>().ok())
+        .filter(|pid| {
+            // /proc/<pid>/stat: "pid (comm) state ppid ...", comm may hold spaces.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let (_, after_comm) = stat.rsplit_once(") ")?;
+                    after_comm.split_whitespace().nth(1)?.parse().ok()
+                })
+                == Some(parent)
+        })
+        .collect()
+}
+
 /// Sends `signal` to the group led by `child`, waits up to `grace` for the leader to
 /// exit, then kills whatever is left of the group.
 pub fn stop_group(child: &mut Child, signal: libc::c_int, grace: Duration) {

@@ -425,6 +425,23 @@ pub fn assert_no_internals(body: &str) {
 /// app's 5 s statement timeout, far below the 30 s after which nginx gives up.
 pub const NO_HANG: Duration = Duration::from_secs(15);
 
+/// Sends `bytes` as they are (for requests a client library would refuse to send) on a
+/// fresh connection, and returns everything the server answered until it closed the
+/// connection (empty if it closed without answering).
+pub async fn send_raw(addr: SocketAddr, bytes: &[u8]) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.write_all(bytes).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        anyhow::Ok(String::from_utf8_lossy(&answer).into_owned())
+    };
+    tokio::time::timeout(NO_HANG, exchange)
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer to a raw request within {NO_HANG:?}"))?
+}
+
 /// Sends one HTTP/1.1 request to `addr` and reads the whole response, failing when that
 /// takes longer than [`NO_HANG`].
 pub async fn send_to(

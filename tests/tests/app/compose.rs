@@ -184,7 +184,10 @@ fn the_app_and_nginx_are_healthchecked_on_the_right_networks() {
     assert_eq!(strings(&nginx["networks"]), ["front"]);
     assert_eq!(
         strings(&nginx["volumes"]),
-        ["./conf.d:/etc/nginx/conf.d:ro"]
+        [
+            "./nginx.conf:/etc/nginx/nginx.conf:ro",
+            "./conf.d:/etc/nginx/conf.d:ro"
+        ]
     );
     let migrate = service(&compose, "migrate");
     assert_eq!(migrate["build"]["target"].as_str(), Some("migrate"));
@@ -222,7 +225,7 @@ fn the_app_image_runs_the_pinned_spin_release_on_all_interfaces() {
     }
     // The nginx upstream is the app's listen port.
     let site = std::fs::read_to_string(project_dir().join("conf.d/default.conf")).unwrap();
-    assert!(site.contains("server app:3000;"));
+    assert!(site.contains("server app:3000 "));
 }
 
 /// `CONNECTION LIMIT` of the app's role, from the migration that sets it.

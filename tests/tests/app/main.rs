@@ -6,6 +6,7 @@ mod browser;
 mod buying;
 mod cache;
 mod compose;
+mod edge;
 mod entrypoint;
 mod faults;
 mod health;
