@@ -442,3 +442,34 @@ async fn a_frozen_redis_is_answered_within_the_bound_and_everything_recovers_aft
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_request_with_both_content_length_and_chunked_is_refused_before_the_app() {
+    let (upstream, recorded) = recording_upstream().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), upstream).unwrap();
+    // CL.TE: read as chunked (as Spin does), the body ends at "0"; the rest would be a
+    // second, hidden request.
+    let hidden = "POST /api/items HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+    let smuggling = format!(
+        "POST /api/items HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{hidden}"
+    );
+
+    let answer = send_raw(nginx.addr, smuggling.as_bytes()).await.unwrap();
+
+    assert_eq!(status_of(&answer), 400, "{answer}");
+    assert!(
+        answer.contains("Content-Type: application/json"),
+        "{answer}"
+    );
+    assert_eq!(
+        answer.matches("HTTP/1.1 ").count(),
+        1,
+        "one answer: {answer}"
+    );
+    assert_eq!(
+        recorded.lock().unwrap().requests.len(),
+        0,
+        "nothing reached the app"
+    );
+}
