@@ -276,7 +276,7 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-fn command_output(program: &str, args: &[&str]) -> String {
+pub fn command_output(program: &str, args: &[&str]) -> String {
     std::process::Command::new(program)
         .args(args)
         .output()

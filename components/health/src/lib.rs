@@ -66,7 +66,7 @@ fn check_database() -> Result<(), Failure> {
         public: "unreachable".into(),
         detail: format!("{error:?}"),
     };
-    let db = db::open().map_err(database)?;
+    let db = db::open_for_readiness().map_err(database)?;
     let version = db::schema_version(&db).map_err(|error| match error {
         AppError::Unavailable(_) => database(error),
         // The query itself failed: most likely no schema_migrations table yet.

@@ -241,6 +241,14 @@ pub fn open() -> Result<Connection, AppError> {
     Ok(Connection::open(&config::database_url()?)?)
 }
 
+/// Opens a connection for the readiness check, with a connection string of its own
+/// (`config::READINESS_APPLICATION_NAME` says why).
+pub fn open_for_readiness() -> Result<Connection, AppError> {
+    let url =
+        config::with_application_name(&config::database_url()?, config::READINESS_APPLICATION_NAME);
+    Ok(Connection::open(&url)?)
+}
+
 /// What creating an item came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {

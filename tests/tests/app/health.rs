@@ -65,3 +65,34 @@ async fn liveness_stays_200_and_readiness_names_the_database_when_it_is_unreacha
     assert_eq!(ready.json()["failed"], "database");
     crate::assert_no_internals(&ready.text());
 }
+
+#[tokio::test]
+async fn readiness_connects_with_a_connection_string_of_its_own_so_it_never_queues_behind_pages() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/").await.status, StatusCode::OK);
+
+    assert_eq!(app.get("/health/ready").await.status, StatusCode::OK);
+
+    // Spin pools per connection string: the readiness check's differs by its
+    // application_name, which Postgres shows for each of Spin's open connections.
+    let names: Vec<String> = app
+        .db
+        .query(
+            "SELECT DISTINCT application_name FROM pg_stat_activity
+             WHERE datname = current_database() AND usename = $1",
+            &[&migrations::APP_ROLE],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        names.contains(&market::config::READINESS_APPLICATION_NAME.to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|name| name.is_empty()),
+        "the pages' own pool: {names:?}"
+    );
+}
