@@ -15,8 +15,8 @@ use serde_json::Value;
 use crate::testing::{TestResponse, send_to};
 
 /// How long `up --build --wait` may take: a cold build of the components in the image
-/// (about 80 s on 2 cores), or the first build inside the dev container (several minutes).
-const WAIT_TIMEOUT: Duration = Duration::from_secs(900);
+/// (about 80 s on 2 cores), or the first build inside the dev container (about 60 s).
+const WAIT_TIMEOUT: Duration = Duration::from_secs(420);
 
 /// One compose project: its files, the folder they are in, and the port nginx publishes.
 pub struct Stack {
