@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use market::db;
-use market::listing::Listing;
+use market::domain::listing::Listing;
+use market::storage::db;
 use market_tests::nginx::Nginx;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;

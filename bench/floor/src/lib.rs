@@ -3,12 +3,12 @@
 //! key of Spin's key-value store (what a cache hit cannot avoid), `/floor/db` checks out a
 //! pooled Postgres connection and runs `SELECT 1` (the least a write can cost).
 //!
-//! Responses go out through the app's own bridge (`market::spin::serve`), which sends
+//! Responses go out through the app's own bridge (`market::web::spin::serve`), which sends
 //! each response in one write; the SDK's default sends the body after the head, which
 //! costs a delayed ACK (40 ms) whenever the handler made Spin block a thread, and would
 //! measure that instead of Spin.
 
-use market::http::{Response, StatusCode};
+use market::web::http::{Response, StatusCode};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 use spin_sdk::pg4::Connection;
@@ -16,7 +16,7 @@ use spin_sdk::wit::wasi::keyvalue::store;
 
 #[http_component]
 async fn handle(request: IncomingRequest, out: ResponseOutparam) {
-    market::spin::serve(request, out, |request| {
+    market::web::spin::serve(request, out, |request| {
         let answered = match request.path.as_str() {
             "/floor/kv" => store::open("default")
                 .and_then(|bucket| bucket.get("floor"))

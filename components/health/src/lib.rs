@@ -1,16 +1,18 @@
 //! Liveness (`/health`: the component runs) and readiness (`/health/ready`: Postgres
 //! answers and its schema is at the version this build expects).
 
-use market::error::{AppError, Audience, RETRY_AFTER_SECONDS};
-use market::http::{self, READ_ONLY, Request, Response, StatusCode, header};
-use market::{LATEST_SCHEMA_VERSION, db};
+use market::LATEST_SCHEMA_VERSION;
+use market::domain::error::AppError;
+use market::storage::db;
+use market::web::errors::{Audience, RETRY_AFTER_SECONDS};
+use market::web::http::{self, READ_ONLY, Request, Response, StatusCode, header};
 use serde_json::json;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
 #[http_component]
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-    market::spin::serve(request, response_out, route).await;
+    market::web::spin::serve(request, response_out, route).await;
 }
 
 fn route(request: &Request) -> Response {

@@ -2,14 +2,17 @@
 //! `POST /items/{id}/buy` for people, and `/api/items` (list and create),
 //! `/api/items/{id}` and `/api/items/{id}/buy` for programs.
 
-use market::cookies::{CsrfToken, Notice};
-use market::error::{AppError, Audience};
-use market::form::{BuyForm, BuyFormPage, FormGuards, SellForm};
-use market::home::{self, FormState, VisitorCookies};
-use market::http::{self, Method, READ_ONLY, Request, Response, StatusCode, header};
-use market::item::{FieldErrors, Item, ItemId, Purchase, field};
-use market::listing::{Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
-use market::{api, cache, config, db};
+use market::domain::error::AppError;
+use market::domain::item::{FieldErrors, ItemId, field};
+use market::domain::listing::{Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
+use market::storage::{cache, config, db};
+use market::use_cases::{buy::buy, sell::sell};
+use market::web::api;
+use market::web::cookies::{CsrfToken, Notice};
+use market::web::errors::Audience;
+use market::web::form::{BuyForm, BuyFormPage, FormGuards, SellForm};
+use market::web::http::{self, Method, READ_ONLY, Request, Response, StatusCode, header};
+use market::web::pages::{self, FormState, VisitorCookies};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
@@ -18,7 +21,7 @@ const JSON_MEDIA_TYPE: &str = "application/json";
 
 #[http_component]
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-    market::spin::serve(request, response_out, route).await;
+    market::web::spin::serve(request, response_out, route).await;
 }
 
 fn route(request: &Request) -> Response {
@@ -47,7 +50,7 @@ fn form_route(request: &Request) -> Result<Response, AppError> {
 /// `GET /items/{id}`: the item's own page, with the visitor's notice.
 fn item_page(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let visitor = VisitorCookies::read(request)?;
-    let mut response = home::render_item(
+    let mut response = pages::render_item(
         StatusCode::OK,
         id,
         &visitor.csrf_token,
@@ -106,11 +109,10 @@ fn sell_from_form(request: &Request) -> Result<Response, AppError> {
     match form.validate() {
         Ok(new_item) => {
             let key = form.guards.idempotency_key.as_ref();
-            let item = created(db::insert_item(&db::open()?, &new_item, key)?)?;
-            cache::invalidate();
+            let item = sell(&new_item, key)?;
             Ok(redirect_with("/", Notice::Listed(item.id())))
         }
-        Err(errors) => home::render(
+        Err(errors) => pages::render(
             StatusCode::UNPROCESSABLE_ENTITY,
             &Listing::default(),
             None,
@@ -132,12 +134,8 @@ fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let result = form
         .validate()
         .map_err(|message| AppError::Invalid(FieldErrors::single(field::QUANTITY, message)));
-    let purchase = result.and_then(|quantity| {
-        let key = form.guards.idempotency_key.as_ref();
-        let purchase = bought(db::buy_item(&db::open()?, id, quantity, key)?)?;
-        cache::invalidate();
-        Ok(purchase)
-    });
+    let purchase =
+        result.and_then(|quantity| buy(id, quantity, form.guards.idempotency_key.as_ref()));
     let error = match purchase {
         Ok(purchase) => {
             let notice = Notice::Bought {
@@ -161,8 +159,8 @@ fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
     };
     match &form.page {
         // An unknown item has no page: the 404 page says so.
-        BuyFormPage::Item => home::render_item(error.status(), id, &token, None, Some(&message)),
-        BuyFormPage::Listing(listing, before) => home::render(
+        BuyFormPage::Item => pages::render_item(error.status(), id, &token, None, Some(&message)),
+        BuyFormPage::Listing(listing, before) => pages::render(
             error.status(),
             listing,
             *before,
@@ -182,30 +180,6 @@ fn redirect_with(location: &str, notice: Notice) -> Response {
     response
 }
 
-/// The same key reused for another request: refused, whatever the form or API.
-const KEY_REUSED: &str = "This Idempotency-Key was already used for a different request.";
-
-/// The stored item, or why the create was refused.
-fn created(outcome: db::Created) -> Result<Item, AppError> {
-    match outcome {
-        db::Created::Item(item) => Ok(item),
-        db::Created::KeyReused => Err(AppError::Conflict(KEY_REUSED.into())),
-    }
-}
-
-/// The purchase, or why nothing was bought.
-fn bought(outcome: db::Bought) -> Result<Purchase, AppError> {
-    match outcome {
-        db::Bought::Purchase(purchase) => Ok(purchase),
-        db::Bought::UnknownItem => Err(AppError::NotFound),
-        db::Bought::TooFewLeft(0) => Err(AppError::Conflict("This item is sold out.".into())),
-        db::Bought::TooFewLeft(left) => {
-            Err(AppError::Conflict(format!("Only {left} left in stock.")))
-        }
-        db::Bought::KeyReused => Err(AppError::Conflict(KEY_REUSED.into())),
-    }
-}
-
 /// `GET /api/items?limit=&before=&q=&sold_out=`: a page of items, newest first, and the
 /// next cursor.
 fn list_items(request: &Request) -> Result<Response, AppError> {
@@ -218,7 +192,7 @@ fn list_items(request: &Request) -> Result<Response, AppError> {
         request.query_param(SOLD_OUT_PARAM).as_deref(),
     )?;
     if cache::serves(&listing, before, limit) {
-        return Ok(http::json_text(StatusCode::OK, home::cached_api_json()?));
+        return Ok(http::json_text(StatusCode::OK, pages::cached_api_json()?));
     }
     let page = db::list_items_before(&db::open()?, &listing, before, limit)?;
     let body = api::page_json(&page, &config::currency()?);
@@ -229,8 +203,7 @@ fn list_items(request: &Request) -> Result<Response, AppError> {
 fn create_item(request: &Request) -> Result<Response, AppError> {
     let new_item = api::parse_new_item(json_body(request)?)?;
     let key = api::idempotency_key(request)?;
-    let item = created(db::insert_item(&db::open()?, &new_item, key.as_ref())?)?;
-    cache::invalidate();
+    let item = sell(&new_item, key.as_ref())?;
     let body = api::item_json(&item, &config::currency()?);
     let mut response = http::json(StatusCode::CREATED, &body);
     if let Ok(location) = format!("/api/items/{}", item.id).parse() {
@@ -244,8 +217,7 @@ fn create_item(request: &Request) -> Result<Response, AppError> {
 fn buy_item(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let quantity = api::parse_purchase(json_body(request)?)?;
     let key = api::idempotency_key(request)?;
-    let purchase = bought(db::buy_item(&db::open()?, id, quantity, key.as_ref())?)?;
-    cache::invalidate();
+    let purchase = buy(id, quantity, key.as_ref())?;
     Ok(http::json(StatusCode::OK, &api::purchase_json(&purchase)))
 }
 

@@ -1,23 +1,18 @@
-//! The marketplace's core, shared by every component: domain types and validation
-//! (`item`), what a listing shows (`listing`), the form and JSON shapes (`form`, `api`), SQL (`db`), HTML (`views`,
-//! `home`), cookies, configuration, the error type and the HTTP plumbing.
+//! The marketplace's core, shared by every component, in four layers; each imports only
+//! from the layers before it (`tests/layers.rs` keeps it so):
 //!
-//! Everything but `db`, `config` and `spin` runs natively, so it is unit-tested with
-//! a plain `cargo test -p market`.
+//! - `domain`: items, listings and their rules, and the error type (what went wrong);
+//! - `storage`: configuration, SQL and the listing cache;
+//! - `use_cases`: what people do (list, sell, buy), each with its consequences;
+//! - `web`: requests, responses, pages, JSON, cookies, and how each error looks.
+//!
+//! Only what touches Spin's host interfaces (the database, the cache's store, variables,
+//! the Spin bridge) needs Spin; everything else is unit-tested with `cargo test -p market`.
 
-pub mod api;
-pub mod cache;
-pub mod config;
-pub mod cookies;
-pub mod db;
-pub mod error;
-pub mod form;
-pub mod home;
-pub mod http;
-pub mod item;
-pub mod listing;
-pub mod spin;
-pub mod views;
+pub mod domain;
+pub mod storage;
+pub mod use_cases;
+pub mod web;
 
 /// The newest schema version the code expects, from the files in `migrations/sql`.
 pub use migrations::LATEST_VERSION as LATEST_SCHEMA_VERSION;

@@ -1,8 +1,8 @@
 //! Properties of the domain types and parsers, over generated inputs.
 
-use market::api;
-use market::form::SellForm;
-use market::item::{Description, ItemName, QUANTITY_MAX, Quantity};
+use market::domain::item::{Description, ItemName, QUANTITY_MAX, Quantity};
+use market::web::api;
+use market::web::form::SellForm;
 use proptest::prelude::*;
 
 proptest! {

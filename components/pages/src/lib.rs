@@ -1,18 +1,19 @@
 //! The pages people browse: the home page (sell form and listing), its stylesheet, and
 //! the 404 page for every path no other component owns (this component's route is `/...`).
 
-use market::error::{AppError, Audience};
-use market::home::{self, FormState, VisitorCookies};
-use market::http::{self, READ_ONLY, Request, Response, StatusCode};
-use market::item::ItemId;
-use market::listing::{Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
-use market::views::STYLESHEET_PATH;
+use market::domain::error::AppError;
+use market::domain::item::ItemId;
+use market::domain::listing::{Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
+use market::web::errors::Audience;
+use market::web::http::{self, READ_ONLY, Request, Response, StatusCode};
+use market::web::pages::{self, FormState, VisitorCookies};
+use market::web::views::STYLESHEET_PATH;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
 #[http_component]
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-    market::spin::serve(request, response_out, route).await;
+    market::web::spin::serve(request, response_out, route).await;
 }
 
 fn route(request: &Request) -> Response {
@@ -45,7 +46,7 @@ fn home_page(request: &Request) -> Result<Response, AppError> {
         request.query_param(SOLD_OUT_PARAM).as_deref(),
     )?;
     let visitor = VisitorCookies::read(request)?;
-    let mut response = home::render(
+    let mut response = pages::render(
         StatusCode::OK,
         &listing,
         before,

@@ -88,7 +88,7 @@ async fn readiness_connects_with_a_connection_string_of_its_own_so_it_never_queu
         .map(|row| row.get(0))
         .collect();
     assert!(
-        names.contains(&market::config::READINESS_APPLICATION_NAME.to_owned()),
+        names.contains(&market::storage::config::READINESS_APPLICATION_NAME.to_owned()),
         "{names:?}"
     );
     assert!(

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use futures::StreamExt;
 use hyper::{Method, StatusCode};
-use market::item::{Description, ItemName, Price, Quantity};
+use market::domain::item::{Description, ItemName, Price, Quantity};
 use market_tests::testing::{TestApp, spawn_app};
 
 use crate::assert_no_internals;

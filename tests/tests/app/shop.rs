@@ -7,8 +7,8 @@ use hyper::{Method, StatusCode};
 use market_tests::testing::{TestApp, spawn_app, spawn_app_with_variables};
 use serde_json::json;
 
-use market::db;
-use market::listing::{Listing, SearchTerms};
+use market::domain::listing::{Listing, SearchTerms};
+use market::storage::db;
 
 use crate::assert_no_internals;
 use crate::buying::post_buy_form;

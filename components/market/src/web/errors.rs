@@ -1,38 +1,14 @@
-//! The one error type of the app, and the status code and body each case gets.
+//! The status code and body each error gets, as a page or as JSON.
 //!
 //! Internals (SQL, connection strings, Postgres messages) go to stderr, which Spin
 //! writes to its log; clients only ever see the fixed texts below.
 
-use crate::http::{self, Response, StatusCode};
-use crate::item::FieldErrors;
-use crate::views;
-use http::Method;
+use crate::domain::error::AppError;
+use crate::web::http::{self, Method, Response, StatusCode};
+use crate::web::views;
 
 /// Seconds a client should wait before retrying while Postgres is unavailable.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
-
-#[derive(Debug)]
-pub enum AppError {
-    /// A request whose fields break the item rules.
-    Invalid(FieldErrors),
-    /// A body or query that cannot be read at all; the text says what was wrong.
-    BadRequest(String),
-    /// A form post without a valid CSRF token.
-    Forbidden,
-    NotFound,
-    /// The methods the path does accept.
-    MethodNotAllowed(&'static [Method]),
-    /// The media type the endpoint accepts.
-    UnsupportedMediaType(&'static str),
-    PayloadTooLarge,
-    /// The request cannot be done in the current state (e.g. not enough stock); the text
-    /// says why.
-    Conflict(String),
-    /// Postgres could not be reached or is refusing work; the detail is for the log.
-    Unavailable(String),
-    /// A bug or a broken deployment; the detail is for the log.
-    Internal(String),
-}
 
 /// Whether the client is a browser reading pages or a program reading JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +100,7 @@ fn allow_header(allowed: &[Method]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::item::FieldErrors;
 
     #[test]
     fn unavailable_says_when_to_retry_and_hides_the_cause() {

@@ -19,10 +19,10 @@
 
 use spin_sdk::pg4::{Connection, DbValue, ParameterValue, PgError, QueryError, RowSet};
 
-use crate::config;
-use crate::error::AppError;
-use crate::item::{IdempotencyKey, Item, ItemId, NewItem, Purchase, PurchaseQuantity};
-use crate::listing::Listing;
+use crate::domain::error::AppError;
+use crate::domain::item::{IdempotencyKey, Item, ItemId, NewItem, Purchase, PurchaseQuantity};
+use crate::domain::listing::Listing;
+use crate::storage::config;
 
 /// How long an idempotency key answers replays. After that it is free again: a request
 /// with it is new, and its row may be removed.
@@ -684,7 +684,7 @@ mod tests {
             bought_with_key_sql(),
             list_items_sql(&Listing::default()),
             list_items_sql(&Listing {
-                search: crate::listing::SearchTerms::parse("lamp").unwrap(),
+                search: crate::domain::listing::SearchTerms::parse("lamp").unwrap(),
                 include_sold_out: true,
             }),
             find_item_sql(),

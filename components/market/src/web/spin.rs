@@ -6,7 +6,7 @@ use futures::StreamExt;
 use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
 
-use crate::http::{self, Body, MAX_BODY_BYTES, Method, Request, Response};
+use crate::web::http::{self, Body, MAX_BODY_BYTES, Method, Request, Response};
 
 /// The most `blocking-write-and-flush` accepts in one call (WASI 0.2).
 const MAX_BLOCKING_WRITE: usize = 4096;

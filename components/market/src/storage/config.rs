@@ -1,7 +1,7 @@
 //! Configuration, read from Spin variables (`SPIN_VARIABLE_*` or the runtime's provider).
 
-use crate::error::AppError;
-use crate::item::Currency;
+use crate::domain::error::AppError;
+use crate::domain::item::Currency;
 
 /// The Postgres connection string, from the `db_url` variable.
 pub fn database_url() -> Result<String, AppError> {

@@ -5,7 +5,7 @@ use http::{HeaderMap, HeaderValue};
 pub use http::{Method, StatusCode, header};
 use maud::Markup;
 
-use crate::error::AppError;
+use crate::domain::error::AppError;
 
 /// The largest request body the app reads (the nginx `client_max_body_size` matches it).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -2,20 +2,18 @@
 //! page (the listing around the sell form, fresh or handed back with mistakes marked)
 //! and an item's own page.
 
-use crate::api;
-use crate::cache;
-use crate::config;
-use crate::cookies::{self, CsrfToken, Notice};
-use crate::db;
-use crate::error::AppError;
-use crate::form::SellForm;
-use crate::http::{self, Request, Response, StatusCode};
-use crate::item::{Currency, FieldErrors, Item, ItemId};
-use crate::listing::Listing;
-use crate::views::{self, HomeView, ItemView, ListingView, Visitor};
-
-/// Items per page on the home page.
-pub const PAGE_SIZE: u32 = 50;
+use crate::domain::error::AppError;
+use crate::domain::item::{Currency, FieldErrors, Item, ItemId};
+use crate::domain::listing::{Listing, PAGE_SIZE};
+use crate::domain::token::random_token;
+use crate::storage::cache;
+use crate::storage::config;
+use crate::storage::db;
+use crate::web::api;
+use crate::web::cookies::{CsrfToken, Notice};
+use crate::web::form::SellForm;
+use crate::web::http::{self, Request, Response, StatusCode};
+use crate::web::views::{self, HomeView, ItemView, ListingView, Visitor};
 
 /// What a page read from the visitor's cookies, and must hand back in its response.
 pub struct VisitorCookies {
@@ -68,7 +66,7 @@ impl<'a> FormState<'a> {
             quantity: String::new(),
             price: String::new(),
             description: String::new(),
-            guards: crate::form::FormGuards {
+            guards: crate::web::form::FormGuards {
                 csrf_token: None,
                 idempotency_key: None,
             },
@@ -142,7 +140,7 @@ pub fn render(
     before: Option<ItemId>,
     state: FormState,
 ) -> Result<Response, AppError> {
-    let idempotency_key = cookies::random_token()?;
+    let idempotency_key = random_token()?;
     let currency = config::currency()?;
     let mut visitor = Visitor {
         csrf_token: state.csrf_token.as_str(),
@@ -198,7 +196,7 @@ pub fn render_item(
     buy_error: Option<&str>,
 ) -> Result<Response, AppError> {
     let item = db::find_item(&db::open()?, id)?.ok_or(AppError::NotFound)?;
-    let idempotency_key = cookies::random_token()?;
+    let idempotency_key = random_token()?;
     let notice = notice_with_name(notice, std::slice::from_ref(&item))?;
     Ok(http::html(
         status,

@@ -35,12 +35,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use spin_sdk::redis::{self, RedisParameter};
 use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store as key_value};
 
-use crate::cookies::random_token;
-use crate::db::{self, ItemsPage};
-use crate::error::AppError;
-use crate::home::PAGE_SIZE;
-use crate::item::ItemId;
-use crate::listing::Listing;
+use crate::domain::error::AppError;
+use crate::domain::item::ItemId;
+use crate::domain::listing::{Listing, PAGE_SIZE};
+use crate::domain::token::random_token;
+use crate::storage::db::{self, ItemsPage};
 
 /// The two renderings of the first page that are cached, each under a key of its own
 /// (holding the rendering or a tombstone), so that each reader reads only its own.

@@ -2,17 +2,17 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::db::ItemsPage;
-use crate::error::AppError;
-use crate::http::Request;
-use crate::item::{
+use crate::domain::error::AppError;
+use crate::domain::item::{
     Currency, Description, FieldErrors, IdempotencyKey, Item, ItemId, ItemName, NewItem,
     NewItemParts, Price, Purchase, PurchaseQuantity, Quantity, field,
 };
+use crate::storage::db::ItemsPage;
+use crate::web::http::Request;
 
 /// Items per page when the client does not say: the home page's page size, so the API
 /// mirrors the pages.
-pub const DEFAULT_LIMIT: u32 = crate::home::PAGE_SIZE;
+pub const DEFAULT_LIMIT: u32 = crate::domain::listing::PAGE_SIZE;
 /// The most items one page may hold.
 pub const MAX_LIMIT: u32 = 100;
 

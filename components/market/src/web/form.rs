@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
-use crate::cookies::CSRF_FIELD;
-use crate::item::{
+use crate::domain::item::{
     Description, FieldErrors, IdempotencyKey, ItemId, ItemName, NewItem, NewItemParts, Price,
     PurchaseQuantity, Quantity, field,
 };
-use crate::listing::{Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
+use crate::domain::listing::{Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
+use crate::web::cookies::CSRF_FIELD;
 
 /// The hidden field carrying the form's one-time idempotency key.
 pub const IDEMPOTENCY_FIELD: &str = "idempotency_key";

@@ -2,8 +2,11 @@
 //! someone searched for, and sold-out items only when asked. The home page and the API
 //! read the same query parameters through [`Listing::from_query`].
 
-use crate::error::AppError;
-use crate::item::ItemId;
+use crate::domain::error::AppError;
+use crate::domain::item::ItemId;
+
+/// Items per page of the listing, on the home page and by default in the API.
+pub const PAGE_SIZE: u32 = 50;
 
 /// The query parameter holding the search words.
 pub const SEARCH_PARAM: &str = "q";

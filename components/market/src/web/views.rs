@@ -4,15 +4,17 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::cookies::{CSRF_FIELD, Notice};
-use crate::db::ItemsPage;
-use crate::form::{BACK_FIELD, BACK_TO_ITEM, IDEMPOTENCY_FIELD, PAGE_FIELD, SellForm};
-use crate::http::StatusCode;
-use crate::item::{
+use crate::domain::item::{
     Currency, DESCRIPTION_MAX_CHARS, FieldErrors, Item, ItemId, NAME_MAX_CHARS, QUANTITY_MAX,
     field, group_thousands,
 };
-use crate::listing::{Listing, SEARCH_MAX_CHARS, SEARCH_PARAM, SOLD_OUT_PARAM, SearchTerms};
+use crate::domain::listing::{
+    Listing, SEARCH_MAX_CHARS, SEARCH_PARAM, SOLD_OUT_PARAM, SearchTerms,
+};
+use crate::storage::db::ItemsPage;
+use crate::web::cookies::{CSRF_FIELD, Notice};
+use crate::web::form::{BACK_FIELD, BACK_TO_ITEM, IDEMPOTENCY_FIELD, PAGE_FIELD, SellForm};
+use crate::web::http::StatusCode;
 
 /// Where the stylesheet is served (by the pages component).
 pub const STYLESHEET_PATH: &str = "/static/site.css";

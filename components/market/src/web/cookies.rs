@@ -2,25 +2,16 @@
 //! requests: the CSRF token (double-submit) and the one-time notice of what the visitor
 //! just did.
 
-use crate::error::AppError;
-use crate::http::Request;
-use crate::item::ItemId;
+use crate::domain::error::AppError;
+use crate::domain::item::ItemId;
+use crate::domain::token::{TOKEN_BYTES, random_token};
+use crate::web::http::Request;
 
 /// The cookie and the hidden form field that must carry the same token.
 pub const CSRF_COOKIE: &str = "csrf";
 pub const CSRF_FIELD: &str = "csrf_token";
 /// The cookie that tells the home page what to confirm.
 pub const NOTICE_COOKIE: &str = "notice";
-
-const TOKEN_BYTES: usize = 32;
-
-/// 32 random bytes as 64 lower-case hex digits: CSRF tokens and form idempotency keys.
-pub fn random_token() -> Result<String, AppError> {
-    let mut bytes = [0u8; TOKEN_BYTES];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| AppError::Internal(format!("no randomness for a token: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
 
 /// A random token a browser must echo in every form it posts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +110,7 @@ impl Notice {
         let (item, quantity) = value.strip_prefix("bought-")?.split_once('-')?;
         Some(Self::Bought {
             item: ItemId::parse(item)?,
-            quantity: crate::item::PurchaseQuantity::parse_text(quantity)
+            quantity: crate::domain::item::PurchaseQuantity::parse_text(quantity)
                 .ok()?
                 .get(),
         })
@@ -134,7 +125,7 @@ impl Notice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{Body, Method};
+    use crate::web::http::{Body, Method};
     use http::HeaderMap;
 
     fn request_with_cookie(cookie: &str) -> Request {

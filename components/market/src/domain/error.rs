@@ -1,0 +1,30 @@
+//! The one error type of the app: what went wrong, and whose the details are. How each
+//! case looks to a client (status, page or JSON, headers) is the web edge's
+//! (`web::errors`).
+
+use http::Method;
+
+use crate::domain::item::FieldErrors;
+
+#[derive(Debug)]
+pub enum AppError {
+    /// A request whose fields break the item rules.
+    Invalid(FieldErrors),
+    /// A body or query that cannot be read at all; the text says what was wrong.
+    BadRequest(String),
+    /// A form post without a valid CSRF token.
+    Forbidden,
+    NotFound,
+    /// The methods the path does accept.
+    MethodNotAllowed(&'static [Method]),
+    /// The media type the endpoint accepts.
+    UnsupportedMediaType(&'static str),
+    PayloadTooLarge,
+    /// The request cannot be done in the current state (e.g. not enough stock); the text
+    /// says why.
+    Conflict(String),
+    /// Postgres could not be reached or is refusing work; the detail is for the log.
+    Unavailable(String),
+    /// A bug or a broken deployment; the detail is for the log.
+    Internal(String),
+}

@@ -1,0 +1,6 @@
+//! Items, listings and their rules, and the one error type: no storage, no HTTP.
+
+pub mod error;
+pub mod item;
+pub mod listing;
+pub mod token;

@@ -1,0 +1,17 @@
+//! Selling: list a new item once per idempotency key.
+
+use crate::domain::error::AppError;
+use crate::domain::item::{IdempotencyKey, Item, NewItem};
+use crate::storage::{cache, db};
+use crate::use_cases::KEY_REUSED;
+
+/// Stores `new_item` (once per `key`: a retry gets the first item back) and invalidates
+/// the listing cache; a key first used for another request is a conflict.
+pub fn sell(new_item: &NewItem, key: Option<&IdempotencyKey>) -> Result<Item, AppError> {
+    let item = match db::insert_item(&db::open()?, new_item, key)? {
+        db::Created::Item(item) => item,
+        db::Created::KeyReused => return Err(AppError::Conflict(KEY_REUSED.into())),
+    };
+    cache::invalidate();
+    Ok(item)
+}

@@ -1,0 +1,11 @@
+//! The HTTP edge: requests and responses, pages and JSON, cookies and forms, and the
+//! status and body each error gets.
+
+pub mod api;
+pub mod cookies;
+pub mod errors;
+pub mod form;
+pub mod http;
+pub mod pages;
+pub mod spin;
+pub mod views;
