@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use market::domain::listing::Listing;
-use market::storage::db;
+use market::storage::sql;
 use market_tests::nginx::Nginx;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
@@ -58,11 +58,11 @@ fn statement(kind: Kind, n: u64) -> (String, Params) {
     let request = |text: &str| Box::new(text.to_owned()) as Box<dyn ToSql + Sync + Send>;
     match kind {
         Kind::Browse | Kind::ApiList => (
-            db::list_items_sql(&Listing::default()),
+            sql::list_items_sql(&Listing::default()),
             vec![Box::new(i64::MAX), Box::new(51_i64)],
         ),
         Kind::Sell => (
-            db::insert_item_sql(),
+            sql::insert_item_sql(),
             vec![
                 request("Bench item"),
                 Box::new(5_i32),
@@ -73,7 +73,7 @@ fn statement(kind: Kind, n: u64) -> (String, Params) {
             ],
         ),
         Kind::Buy { .. } => (
-            db::buy_item_sql(),
+            sql::buy_item_sql(),
             vec![
                 Box::new(kind.bought_item(n)),
                 Box::new(1_i32),
@@ -149,7 +149,7 @@ pub async fn database(
 /// `EXPLAIN` of every list query the app runs: the first page and a deep page.
 pub async fn explain(db_url: &str) -> anyhow::Result<String> {
     let db = migrations::connect(&db_url.parse()?, Duration::from_secs(5)).await?;
-    let sql = db::list_items_sql(&Listing::default());
+    let sql = sql::list_items_sql(&Listing::default());
     let mut out = String::new();
     for (label, before) in [
         ("first page (before = i64::MAX)", i64::MAX),

@@ -8,7 +8,7 @@ use market_tests::testing::{TestApp, spawn_app, spawn_app_with_variables};
 use serde_json::json;
 
 use market::domain::listing::{Listing, SearchTerms};
-use market::storage::db;
+use market::storage::sql;
 
 use crate::assert_no_internals;
 use crate::buying::post_buy_form;
@@ -352,7 +352,7 @@ async fn at_100000_items_search_and_the_in_stock_listing_read_their_indexes() {
     for (listing, terms, what) in cases {
         let sql = format!(
             "EXPLAIN (ANALYZE, COSTS OFF) {}",
-            db::list_items_sql(&listing)
+            sql::list_items_sql(&listing)
         );
         let before = i64::MAX;
         let limit = 51_i64;
