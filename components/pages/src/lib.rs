@@ -3,7 +3,7 @@
 
 use market::domain::error::AppError;
 use market::domain::item::ItemId;
-use market::domain::listing::{Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
+use market::domain::listing::{BEFORE_PARAM, Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
 use market::web::errors::Audience;
 use market::web::http::{self, READ_ONLY, Request, Response, StatusCode};
 use market::web::pages::{self, FormState, VisitorCookies};
@@ -34,7 +34,7 @@ fn route(request: &Request) -> Response {
 /// sell form.
 fn home_page(request: &Request) -> Result<Response, AppError> {
     let before = request
-        .query_param("before")
+        .query_param(BEFORE_PARAM)
         .map(|text| {
             ItemId::parse(&text).ok_or_else(|| {
                 AppError::BadRequest("This page of the listing does not exist.".into())

@@ -8,6 +8,9 @@ use crate::domain::item::ItemId;
 /// Items per page of the listing, on the home page and by default in the API.
 pub const PAGE_SIZE: u32 = 50;
 
+/// The query parameter (and buy-form field) holding the cursor of an older page: the
+/// page shows the items older than this id.
+pub const BEFORE_PARAM: &str = "before";
 /// The query parameter holding the search words.
 pub const SEARCH_PARAM: &str = "q";
 /// The query parameter that shows sold-out items (`sold_out=show`).
@@ -89,7 +92,7 @@ impl Listing {
             query.append_pair(SOLD_OUT_PARAM, SOLD_OUT_SHOWN);
         }
         if let Some(before) = before {
-            query.append_pair("before", &before.to_string());
+            query.append_pair(BEFORE_PARAM, &before.to_string());
         }
         let query = query.finish();
         if query.is_empty() {

@@ -15,6 +15,8 @@ use crate::web::http::Request;
 pub const DEFAULT_LIMIT: u32 = crate::domain::listing::PAGE_SIZE;
 /// The most items one page may hold.
 pub const MAX_LIMIT: u32 = 100;
+/// The query parameter of the page size.
+pub const LIMIT_PARAM: &str = "limit";
 
 /// The header a client sets to make a write safe to retry.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";

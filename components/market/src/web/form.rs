@@ -6,15 +6,11 @@ use crate::domain::item::{
     Description, FieldErrors, IdempotencyKey, ItemId, ItemName, NewItem, NewItemParts, Price,
     PurchaseQuantity, Quantity, field,
 };
-use crate::domain::listing::{Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
+use crate::domain::listing::{BEFORE_PARAM, Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
 use crate::web::cookies::CSRF_FIELD;
 
 /// The hidden field carrying the form's one-time idempotency key.
 pub const IDEMPOTENCY_FIELD: &str = "idempotency_key";
-
-/// The hidden field of a buy form shown on an older page: that page's `before` cursor, so
-/// the answer comes back to the page the person was looking at.
-pub const PAGE_FIELD: &str = "before";
 
 /// The hidden field of a buy form shown on the item's own page, so the answer comes back
 /// to that page.
@@ -126,7 +122,7 @@ impl BuyForm {
                 BuyFormPage::Listing(
                     listing.unwrap_or_default(),
                     fields
-                        .remove(PAGE_FIELD)
+                        .remove(BEFORE_PARAM)
                         .and_then(|page| ItemId::parse(&page)),
                 )
             },

@@ -2,10 +2,12 @@
 //! status and body each error gets.
 
 pub mod api;
+pub mod api_routes;
 pub mod cookies;
 pub mod errors;
 pub mod form;
 pub mod http;
+pub mod item_forms;
 pub mod pages;
 pub mod spin;
 pub mod views;

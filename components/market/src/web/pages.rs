@@ -9,7 +9,6 @@ use crate::domain::token::random_token;
 use crate::storage::cache;
 use crate::storage::config;
 use crate::storage::db;
-use crate::web::api;
 use crate::web::cookies::{CsrfToken, Notice};
 use crate::web::form::SellForm;
 use crate::web::http::{self, Request, Response, StatusCode};
@@ -101,13 +100,6 @@ fn cached_listing_section(currency: &Currency) -> Result<String, AppError> {
             visitor: &placeholders,
         })
         .into_string())
-    })
-}
-
-/// The API's JSON of the first page of the default listing (or read back from the cache).
-pub fn cached_api_json() -> Result<String, AppError> {
-    cache::first_page(cache::View::Api, |page| {
-        Ok(api::page_json(page, &config::currency()?).to_string())
     })
 }
 
@@ -211,4 +203,12 @@ pub fn render_item(
             },
         }),
     ))
+}
+
+/// The POST-redirect-GET answer, to the page the form came from, with the notice it
+/// shows once.
+pub fn redirect_with(location: &str, notice: Notice) -> Response {
+    let mut response = http::see_other(location);
+    http::set_cookie(&mut response, &notice.set_cookie());
+    response
 }

@@ -9,11 +9,11 @@ use crate::domain::item::{
     field, group_thousands,
 };
 use crate::domain::listing::{
-    Listing, SEARCH_MAX_CHARS, SEARCH_PARAM, SOLD_OUT_PARAM, SearchTerms,
+    BEFORE_PARAM, Listing, SEARCH_MAX_CHARS, SEARCH_PARAM, SOLD_OUT_PARAM, SearchTerms,
 };
 use crate::storage::db::ItemsPage;
 use crate::web::cookies::{CSRF_FIELD, Notice};
-use crate::web::form::{BACK_FIELD, BACK_TO_ITEM, IDEMPOTENCY_FIELD, PAGE_FIELD, SellForm};
+use crate::web::form::{BACK_FIELD, BACK_TO_ITEM, BuyFormPage, IDEMPOTENCY_FIELD, SellForm};
 use crate::web::http::StatusCode;
 
 /// Where the stylesheet is served (by the pages component).
@@ -296,7 +296,7 @@ fn item_card(view: &ListingView, item: &Item) -> Markup {
             p.stock.sold-out[item.quantity == 0] { (stock_text(item.quantity)) }
             p.description { (item.description) }
             p.added { "Listed " time datetime=(item.date_added) { (listed_on(item)) } }
-            (buy_form(view.visitor, item, buy_error, BuyFormOrigin::Listing(view.listing, view.before)))
+            (buy_form(view.visitor, item, buy_error, &BuyFormPage::Listing(view.listing.clone(), view.before)))
         }
     }
 }
@@ -305,29 +305,15 @@ fn listed_on(item: &Item) -> &str {
     item.date_added.get(..10).unwrap_or(&item.date_added)
 }
 
-/// Where a buy form is shown, so the answer comes back there.
-#[derive(Clone, Copy)]
-enum BuyFormOrigin<'a> {
-    /// A page of a listing (its `before` cursor when older).
-    Listing(&'a Listing, Option<ItemId>),
-    /// The item's own page.
-    ItemPage,
-}
-
 /// The buy form of an item in stock, with the reason the last try failed beside it.
-fn buy_form(
-    visitor: &Visitor,
-    item: &Item,
-    error: Option<&str>,
-    origin: BuyFormOrigin<'_>,
-) -> Markup {
+fn buy_form(visitor: &Visitor, item: &Item, error: Option<&str>, origin: &BuyFormPage) -> Markup {
     let error_id = format!("buy-error-{}", item.id);
     html! {
         @if item.quantity > 0 {
             form.buy method="post" action={ "/items/" (item.id) "/buy" } novalidate {
                 (form_guards(visitor, Some(item)))
                 @match origin {
-                    BuyFormOrigin::Listing(listing, before) => {
+                    BuyFormPage::Listing(listing, before) => {
                         @if let Some(search) = &listing.search {
                             input type="hidden" name=(SEARCH_PARAM) value=(search.as_str());
                         }
@@ -335,10 +321,10 @@ fn buy_form(
                             input type="hidden" name=(SOLD_OUT_PARAM) value="show";
                         }
                         @if let Some(before) = before {
-                            input type="hidden" name=(PAGE_FIELD) value=(before);
+                            input type="hidden" name=(BEFORE_PARAM) value=(before);
                         }
                     },
-                    BuyFormOrigin::ItemPage => input type="hidden" name=(BACK_FIELD) value=(BACK_TO_ITEM);,
+                    BuyFormPage::Item => input type="hidden" name=(BACK_FIELD) value=(BACK_TO_ITEM);,
                 }
                 label for={ "buy-quantity-" (item.id) } { "Quantity" }
                 input id={ "buy-quantity-" (item.id) } type="number" name=(field::QUANTITY)
@@ -377,7 +363,7 @@ pub fn item_page(view: &ItemView) -> Markup {
             p.stock.sold-out[item.quantity == 0] { (stock_text(item.quantity)) }
             p.description { (item.description) }
             p.added { "Listed " time datetime=(item.date_added) { (listed_on(item)) } }
-            (buy_form(&view.visitor, item, buy_error, BuyFormOrigin::ItemPage))
+            (buy_form(&view.visitor, item, buy_error, &BuyFormPage::Item))
         }
         p { a href="/" { "Back to everything for sale" } }
     };
