@@ -7,6 +7,7 @@ pub mod compose;
 pub mod nginx;
 pub mod process;
 pub mod redis;
+pub mod shop;
 pub mod spin;
 pub mod testing;
 pub mod upstream;

@@ -131,7 +131,8 @@ async fn spawn_on(port: u16, admin_url: &str, extra_variables: HashMap<String, S
     }
 }
 
-async fn connect(url: &str) -> tokio_postgres::Client {
+/// A direct connection to the database at `url` (the test's own, beside the app's).
+pub async fn connect(url: &str) -> tokio_postgres::Client {
     migrations::connect(&url.parse().expect("valid url"), Duration::from_secs(10))
         .await
         .expect("connecting to the test database")

@@ -1,4 +1,5 @@
 use hyper::{Method, StatusCode};
+use market_tests::shop::ApiItem;
 use market_tests::testing::spawn_app;
 use serde_json::{Value, json};
 
@@ -31,12 +32,8 @@ async fn listing_pages_newest_first_with_a_cursor_to_the_next_page() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
     for n in 1..=3 {
-        let body = json!({ "name": format!("Item {n}"), "quantity": n, "price": "9.99", "description": "d" });
-        ids.push(
-            app.post_json("/api/items", &body.to_string()).await.json()["id"]
-                .as_i64()
-                .unwrap(),
-        );
+        let item = ApiItem::named(&format!("Item {n}")).quantity(n);
+        ids.push(item.list(&app).await["id"].as_i64().unwrap());
     }
 
     let first = app.get("/api/items?limit=2").await;

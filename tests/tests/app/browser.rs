@@ -11,6 +11,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use market_tests::nginx::Nginx;
 use market_tests::process;
+use market_tests::shop::ApiItem;
 use market_tests::testing::{project_dir, spawn_app};
 use serde_json::json;
 
@@ -288,10 +289,11 @@ async fn every_page_state_passes_axe_for_wcag_2_1_a_and_aa() {
         ("Oak desk", 1_000_000, "1234.50"),
         ("Sold-out clock", 1, "40"),
     ] {
-        let body = json!({"name": name, "quantity": quantity, "price": price,
-                          "description": "A lamp-friendly piece, in good condition."});
-        let created = app.post_json("/api/items", &body.to_string()).await;
-        ids.push(created.json()["id"].as_i64().unwrap());
+        let item = ApiItem::named(name)
+            .quantity(quantity)
+            .price(price)
+            .description("A lamp-friendly piece, in good condition.");
+        ids.push(item.list(&app).await["id"].as_i64().unwrap());
     }
     app.post_json(&format!("/api/items/{}/buy", ids[2]), r#"{"quantity":1}"#)
         .await;

@@ -1,32 +1,7 @@
 use futures::future::join_all;
 use hyper::{Method, StatusCode};
+use market_tests::shop::{list_item, post_buy_form, purchases, stock};
 use market_tests::testing::{TestApp, spawn_app};
-use serde_json::json;
-
-/// Lists an item through the API and returns its id.
-pub async fn list_item(app: &TestApp, name: &str, quantity: i32) -> i64 {
-    let body =
-        json!({ "name": name, "quantity": quantity, "price": "9.99", "description": "For sale" });
-    let response = app.post_json("/api/items", &body.to_string()).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
-    response.json()["id"].as_i64().unwrap()
-}
-
-pub async fn stock(app: &TestApp, id: i64) -> i32 {
-    app.db
-        .query_one("SELECT quantity FROM items WHERE id = $1", &[&id])
-        .await
-        .unwrap()
-        .get(0)
-}
-
-pub async fn purchases(app: &TestApp, id: i64) -> i64 {
-    app.db
-        .query_one("SELECT count(*) FROM purchases WHERE item_id = $1", &[&id])
-        .await
-        .unwrap()
-        .get(0)
-}
 
 async fn buy(app: &TestApp, id: i64, body: &str) -> market_tests::testing::TestResponse {
     app.post_json(&format!("/api/items/{id}/buy"), body).await
@@ -157,24 +132,6 @@ async fn invalid_purchases_get_422_or_400_and_take_nothing() {
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong_method.header("allow"), Some("POST"));
     assert_eq!(stock(&app, id).await, 3);
-}
-
-pub async fn post_buy_form(
-    app: &TestApp,
-    id: i64,
-    cookie: &str,
-    body: &str,
-) -> market_tests::testing::TestResponse {
-    app.send(
-        Method::POST,
-        &format!("/items/{id}/buy"),
-        &[
-            ("content-type", "application/x-www-form-urlencoded"),
-            ("cookie", cookie),
-        ],
-        body.to_owned(),
-    )
-    .await
 }
 
 #[tokio::test]

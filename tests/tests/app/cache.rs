@@ -2,16 +2,12 @@
 //! write has been answered.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use bytes::Bytes;
-use hyper::{Method, StatusCode};
-use market_tests::testing::{TestApp, send_to, spawn_app, spawn_app_with_variables};
+use hyper::StatusCode;
+use market_tests::testing::{TestApp, spawn_app, spawn_app_with_variables};
 use serde_json::json;
 
-use crate::buying::list_item;
+use market_tests::shop::{list_item, race_readers_and_writers};
 
 /// Reads the home page and the API's default page once each: each rendering is cached
 /// under its own key.
@@ -110,61 +106,6 @@ async fn a_write_is_visible_on_the_very_next_read_from_any_client() {
 async fn readers_racing_writers_never_leave_an_older_page_in_the_cache() {
     let app = spawn_app().await;
     race_readers_and_writers(&[app.addr()]).await;
-}
-
-/// Readers on every instance of `addrs` keep reading the first page of the API while
-/// writes go through each in turn; after each acknowledged write, the next read (through
-/// the next instance) must show it.
-pub async fn race_readers_and_writers(addrs: &[SocketAddr]) {
-    const READERS: usize = 12;
-    const WRITES: usize = 120;
-    let stop = Arc::new(AtomicBool::new(false));
-    let readers: Vec<_> = (0..READERS)
-        .map(|n| {
-            let (stop, addr) = (stop.clone(), addrs[n % addrs.len()]);
-            tokio::spawn(async move {
-                let mut reads = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    let response = send_to(addr, Method::GET, "/api/items", &[], Bytes::new())
-                        .await
-                        .expect("a read answers");
-                    assert_eq!(response.status, StatusCode::OK);
-                    reads += 1;
-                }
-                reads
-            })
-        })
-        .collect();
-    for n in 0..WRITES {
-        let name = format!("Raced {n}");
-        let item = json!({"name": name, "quantity": 1, "price": "1.00", "description": "d"});
-        let (writer, reader) = (addrs[n % addrs.len()], addrs[(n + 1) % addrs.len()]);
-        let json = [("content-type", "application/json")];
-        let created = send_to(
-            writer,
-            Method::POST,
-            "/api/items",
-            &json,
-            item.to_string().into(),
-        )
-        .await
-        .expect("a write answers");
-        assert_eq!(created.status, StatusCode::CREATED);
-        let read = send_to(reader, Method::GET, "/api/items", &[], Bytes::new())
-            .await
-            .expect("a read answers");
-        assert_eq!(
-            read.json()["items"][0]["name"],
-            name.as_str(),
-            "write {n}: the next read shows it"
-        );
-    }
-    stop.store(true, Ordering::Relaxed);
-    let mut reads = 0;
-    for reader in readers {
-        reads += reader.await.expect("reader");
-    }
-    println!("{reads} concurrent reads during {WRITES} writes");
 }
 
 #[tokio::test]

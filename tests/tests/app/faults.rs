@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hyper::{Method, StatusCode};
 use market_tests::testing::{
-    TestApp, TestResponse, item_names, spawn_app, spawn_app_with_own_cluster,
+    TestApp, TestResponse, connect, item_names, spawn_app, spawn_app_with_own_cluster,
 };
 
 use crate::assert_no_internals;
@@ -194,9 +194,7 @@ async fn writes_during_an_outage_are_kept_when_acknowledged_and_absent_when_refu
         assert!(attempt.retry_after, "503 without Retry-After");
     }
     assert!(!refused.is_empty(), "the outage was noticed");
-    let db = migrations::connect(&app.db_url.parse().unwrap(), Duration::from_secs(10))
-        .await
-        .unwrap();
+    let db = connect(&app.db_url).await;
     let stored = item_names(&db).await;
     let stored: HashSet<&str> = stored.iter().map(String::as_str).collect();
     println!(

@@ -1,36 +1,10 @@
 use futures::future::join_all;
 use hyper::{Method, StatusCode};
-use market_tests::testing::{TestApp, TestResponse, spawn_app};
+use market_tests::testing::spawn_app;
 
-use crate::buying::{list_item, purchases, stock};
+use market_tests::shop::{buy_with_key, create_with_key, list_item, purchases, stock};
 
 const ITEM: &str = r#"{"name":"Bike","quantity":2,"price":"9.99","description":"Blue"}"#;
-
-pub async fn create_with_key(app: &TestApp, key: &str, body: &str) -> TestResponse {
-    app.send(
-        Method::POST,
-        "/api/items",
-        &[
-            ("content-type", "application/json"),
-            ("idempotency-key", key),
-        ],
-        body.to_owned(),
-    )
-    .await
-}
-
-pub async fn buy_with_key(app: &TestApp, id: i64, key: &str, quantity: i32) -> TestResponse {
-    app.send(
-        Method::POST,
-        &format!("/api/items/{id}/buy"),
-        &[
-            ("content-type", "application/json"),
-            ("idempotency-key", key),
-        ],
-        format!(r#"{{"quantity":{quantity}}}"#),
-    )
-    .await
-}
 
 #[tokio::test]
 async fn a_retried_create_with_the_same_key_returns_the_first_item_and_writes_nothing() {

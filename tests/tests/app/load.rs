@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use hyper::{Method, StatusCode};
 use market_tests::cluster::PgCluster;
-use market_tests::testing::{project_dir, spawn_app_on_cluster};
+use market_tests::testing::{connect, project_dir, spawn_app_on_cluster};
 
-use crate::buying::list_item;
+use market_tests::shop::list_item;
 
 /// Spin's Postgres pool: up to 64 connections per component per connection string
 /// (Spin 4.0.x has no setting for it).
@@ -45,9 +45,7 @@ async fn three_hundred_concurrent_requests_stay_within_the_connection_limit() {
     }
 
     // Samples the number of server processes serving clients while the load runs.
-    let sampler_db = migrations::connect(&app.db_url.parse().unwrap(), Duration::from_secs(5))
-        .await
-        .unwrap();
+    let sampler_db = connect(&app.db_url).await;
     let done = Arc::new(AtomicBool::new(false));
     let peak = Arc::new(AtomicUsize::new(0));
     let sampler = {

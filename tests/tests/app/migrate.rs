@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hyper::StatusCode;
 use market_tests::cluster::PgCluster;
-use market_tests::testing::{create_database, spawn_app};
+use market_tests::testing::{connect, create_database, spawn_app};
 use migrations::{MIGRATIONS, MigrateError, Migration, Target};
 
 #[tokio::test]
@@ -31,9 +31,7 @@ async fn every_applied_migration_is_recorded_with_its_checksum() {
 #[tokio::test]
 async fn an_applied_migration_edited_afterwards_stops_the_runner_with_a_clear_error() {
     let app = spawn_app().await;
-    let mut db = migrations::connect(&app.db_url.parse().unwrap(), Duration::from_secs(5))
-        .await
-        .unwrap();
+    let mut db = connect(&app.db_url).await;
     let mut edited: Vec<Migration> = MIGRATIONS.to_vec();
     let sql = format!("{}\n-- an afterthought\n", edited[2].sql);
     edited[2].sql = Box::leak(sql.into_boxed_str());
@@ -53,16 +51,12 @@ async fn an_applied_migration_edited_afterwards_stops_the_runner_with_a_clear_er
 async fn a_migration_waiting_for_a_lock_never_stalls_the_apps_queries() {
     let app = spawn_app().await;
     // Someone holds a lock on items for longer than the app's statement timeout.
-    let blocker = migrations::connect(&app.db_url.parse().unwrap(), Duration::from_secs(5))
-        .await
-        .unwrap();
+    let blocker = connect(&app.db_url).await;
     blocker
         .batch_execute("BEGIN; SELECT count(*) FROM items")
         .await
         .unwrap();
-    let mut runner = migrations::connect(&app.db_url.parse().unwrap(), Duration::from_secs(5))
-        .await
-        .unwrap();
+    let mut runner = connect(&app.db_url).await;
     let mut with_new: Vec<Migration> = MIGRATIONS.to_vec();
     with_new.push(Migration {
         version: MIGRATIONS.len() as i64 + 1,

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use hyper::StatusCode;
 use market_tests::testing::{TestApp, TestResponse, spawn_app};
 
-use crate::buying::{list_item, post_buy_form, purchases, stock};
-use crate::idempotency::{buy_with_key, create_with_key};
+use market_tests::shop::{
+    buy_with_key, create_with_key, list_item, post_buy_form, purchases, stock,
+};
 
 /// The most a path that finds nothing may take.
 const PROMPT: Duration = Duration::from_secs(2);

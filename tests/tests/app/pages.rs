@@ -1,5 +1,6 @@
 use hyper::{Method, StatusCode};
-use market_tests::testing::spawn_app;
+use market_tests::shop::SellFields;
+use market_tests::testing::{TestApp, spawn_app};
 
 use crate::assert_no_internals;
 
@@ -66,146 +67,73 @@ async fn selling_redirects_home_where_the_item_is_listed_with_a_confirmation() {
     assert_eq!(app.item_count().await, 1);
 }
 
+/// Posts `fields` as the sell form and checks the answer: 422, the form back with a
+/// message beside exactly the `marked` fields and the quantity kept, nothing stored.
+async fn assert_handed_back(app: &TestApp, fields: &SellFields, marked: &[&str], why: &str) {
+    let response = app.sell(&fields.pairs()).await;
+
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{why}");
+    let html = response.text();
+    for field in ["name", "quantity", "price", "description"] {
+        let has_message = html.contains(&format!(r#"id="{field}-error""#));
+        assert_eq!(
+            has_message,
+            marked.contains(&field),
+            "{why}: message for {field}"
+        );
+    }
+    if let Some(quantity) = fields.get("quantity") {
+        assert!(
+            html.contains(&format!(r#"value="{quantity}""#)),
+            "{why}: input kept"
+        );
+    }
+    assert!(response.header("content-security-policy").is_some());
+    assert_eq!(app.item_count().await, 0, "{why}: nothing stored");
+}
+
 #[tokio::test]
-async fn a_form_with_mistakes_comes_back_with_the_input_kept_and_a_message_per_field() {
+async fn a_form_with_every_field_missing_comes_back_with_a_message_beside_each() {
+    let app = spawn_app().await;
+    let nothing = ["name", "quantity", "price", "description"]
+        .into_iter()
+        .fold(SellFields::valid(), SellFields::without);
+
+    assert_handed_back(
+        &app,
+        &nothing,
+        &["name", "quantity", "price", "description"],
+        "empty",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_form_with_one_mistake_comes_back_with_the_input_kept_and_that_field_marked() {
     let app = spawn_app().await;
     let long_name = "n".repeat(257);
     let long_description = "d".repeat(2001);
-    // (fields, the fields that must be marked, why it is invalid)
-    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>, &'a str);
-    let cases: Vec<Case> = vec![
+    // (field, value, why it is invalid)
+    let cases = [
+        ("name", "  ", "blank name"),
+        ("name", long_name.as_str(), "name too long"),
+        ("name", "nul\0byte", "NUL in name"),
+        ("quantity", "-1", "negative quantity"),
+        ("quantity", "1000001", "quantity too large"),
+        ("quantity", "2.5", "fractional quantity"),
+        ("quantity", "lots", "not a number"),
+        ("quantity", "99999999999999999999", "past i64"),
+        ("description", "", "empty description"),
         (
-            vec![],
-            vec!["name", "quantity", "price", "description"],
-            "everything missing",
-        ),
-        (
-            vec![
-                ("name", "  "),
-                ("quantity", "1"),
-                ("price", "9.99"),
-                ("description", "x"),
-            ],
-            vec!["name"],
-            "blank name",
-        ),
-        (
-            vec![
-                ("name", long_name.as_str()),
-                ("quantity", "1"),
-                ("price", "9.99"),
-                ("description", "x"),
-            ],
-            vec!["name"],
-            "name too long",
-        ),
-        (
-            vec![
-                ("name", "Lamp"),
-                ("quantity", "-1"),
-                ("price", "9.99"),
-                ("description", "x"),
-            ],
-            vec!["quantity"],
-            "negative quantity",
-        ),
-        (
-            vec![
-                ("name", "Lamp"),
-                ("quantity", "1000001"),
-                ("price", "9.99"),
-                ("description", "x"),
-            ],
-            vec!["quantity"],
-            "quantity too large",
-        ),
-        (
-            vec![
-                ("name", "Lamp"),
-                ("quantity", "2.5"),
-                ("price", "9.99"),
-                ("description", "x"),
-            ],
-            vec!["quantity"],
-            "fractional quantity",
-        ),
-        (
-            vec![
-                ("name", "Lamp"),
-                ("quantity", "lots"),
-                ("price", "9.99"),
-                ("description", "x"),
-            ],
-            vec!["quantity"],
-            "not a number",
-        ),
-        (
-            vec![
-                ("name", "Lamp"),
-                ("quantity", "99999999999999999999"),
-                ("price", "9.99"),
-                ("description", "x"),
-            ],
-            vec!["quantity"],
-            "past i64",
-        ),
-        (
-            vec![
-                ("name", "Lamp"),
-                ("quantity", "1"),
-                ("price", "9.99"),
-                ("description", ""),
-            ],
-            vec!["description"],
-            "empty description",
-        ),
-        (
-            vec![
-                ("name", "Lamp"),
-                ("quantity", "1"),
-                ("price", "9.99"),
-                ("description", long_description.as_str()),
-            ],
-            vec!["description"],
+            "description",
+            long_description.as_str(),
             "description too long",
         ),
-        (
-            vec![
-                ("name", "nul\0byte"),
-                ("quantity", "1"),
-                ("price", "9.99"),
-                ("description", "x"),
-            ],
-            vec!["name"],
-            "NUL in name",
-        ),
     ];
-    for (fields, marked, reason) in cases {
-        let response = app.sell(&fields).await;
-
-        assert_eq!(
-            response.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{reason}"
-        );
-        let html = response.text();
-        for field in ["name", "quantity", "price", "description"] {
-            let has_message = html.contains(&format!(r#"id="{field}-error""#));
-            assert_eq!(
-                has_message,
-                marked.contains(&field),
-                "{reason}: message for {field}"
-            );
-        }
-        if let Some((_, quantity)) = fields.iter().find(|(name, _)| *name == "quantity") {
-            assert!(
-                html.contains(&format!(r#"value="{quantity}""#)),
-                "{reason}: input kept"
-            );
-        }
-        assert!(response.header("content-security-policy").is_some());
+    for (field, value, why) in cases {
+        let fields = SellFields::valid().with(field, value);
+        assert_handed_back(&app, &fields, &[field], why).await;
     }
-    assert_eq!(app.item_count().await, 0, "nothing invalid was stored");
 }
 
 #[tokio::test]

@@ -12,12 +12,12 @@ use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
 use market_tests::testing::{
-    Replicas, TestResponse, item_names, pg_work, send_from, send_to, spawn_replicas,
+    Replicas, TestResponse, connect, item_names, pg_work, send_from, send_to, spawn_replicas,
     spawn_replicas_on_own_cluster,
 };
 use serde_json::json;
 
-use crate::cache::race_readers_and_writers;
+use market_tests::shop::race_readers_and_writers;
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
@@ -364,9 +364,7 @@ async fn beyond_the_app_roles_connection_limit_requests_get_503_and_postgres_sta
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
         let sampling = sampling.clone();
-        let db = migrations::connect(&replicas.db_url.parse().unwrap(), Duration::from_secs(5))
-            .await
-            .unwrap();
+        let db = connect(&replicas.db_url).await;
         tokio::spawn(async move {
             let mut peak = 0;
             while sampling.load(Ordering::Relaxed) {

@@ -11,15 +11,15 @@ use market::domain::listing::{Listing, SearchTerms};
 use market::storage::sql;
 
 use crate::assert_no_internals;
-use crate::buying::post_buy_form;
+use market_tests::shop::{ApiItem, post_buy_form};
 
 /// Lists an item through the API and returns its id.
-async fn list(app: &TestApp, name: &str, quantity: i32, price: &str, description: &str) -> i64 {
-    let body =
-        json!({"name": name, "quantity": quantity, "price": price, "description": description});
-    let response = app.post_json("/api/items", &body.to_string()).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
-    response.json()["id"].as_i64().unwrap()
+async fn list(app: &TestApp, name: &str, quantity: i64, price: &str, description: &str) -> i64 {
+    let item = ApiItem::named(name)
+        .quantity(quantity)
+        .price(price)
+        .description(description);
+    item.list(app).await["id"].as_i64().unwrap()
 }
 
 #[tokio::test]

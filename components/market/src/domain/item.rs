@@ -229,31 +229,6 @@ pub fn group_thousands(value: i64) -> String {
     grouped
 }
 
-/// A client's key for one logical write: 1..=255 visible ASCII characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
-
-impl IdempotencyKey {
-    pub const MAX_CHARS: usize = 255;
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.is_empty() || raw.len() > Self::MAX_CHARS {
-            return Err(format!(
-                "Idempotency-Key must be 1 to {} characters.",
-                Self::MAX_CHARS
-            ));
-        }
-        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err("Idempotency-Key must be visible ASCII characters.".into());
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 /// What the seller says about the item: trimmed, 1..=2,000 characters; line breaks and
 /// tabs are allowed, other control characters are not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -557,15 +532,6 @@ mod tests {
             assert!(PurchaseQuantity::parse_text(bad).is_err(), "{bad:?}");
         }
         assert!(PurchaseQuantity::from_i64(0).is_err());
-    }
-
-    #[test]
-    fn idempotency_keys_are_short_visible_ascii() {
-        assert!(IdempotencyKey::parse("order-7f3a").is_ok());
-        let too_long = "k".repeat(IdempotencyKey::MAX_CHARS + 1);
-        for bad in ["", "has space", "tab\t", "é", too_long.as_str()] {
-            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Items, listings and their rules, and the one error type: no storage, no HTTP.
 
 pub mod error;
+pub mod idempotency;
 pub mod item;
 pub mod listing;
 pub mod token;

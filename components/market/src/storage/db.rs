@@ -5,7 +5,8 @@
 use spin_sdk::pg4::{Connection, ParameterValue, RowSet};
 
 use crate::domain::error::AppError;
-use crate::domain::item::{IdempotencyKey, Item, ItemId, NewItem, Purchase, PurchaseQuantity};
+use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::item::{Item, ItemId, NewItem, Purchase, PurchaseQuantity};
 use crate::domain::listing::Listing;
 use crate::storage::rows::{self, Row};
 use crate::storage::{config, sql};

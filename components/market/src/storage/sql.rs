@@ -15,11 +15,8 @@
 //!   field. So expected outcomes (unknown item, too little stock, a key already used)
 //!   are columns of that one row, and errors are left for the unexpected.
 
+use crate::domain::idempotency::KEY_LIFETIME;
 use crate::domain::listing::Listing;
-
-/// How long an idempotency key answers replays. After that it is free again: a request
-/// with it is new, and its row may be removed.
-pub const KEY_LIFETIME: &str = "24 hours";
 
 /// A CTE that removes a few expired idempotency keys (not `$key`, which this statement
 /// claims) as part of every write, so the table does not grow without bound and no job

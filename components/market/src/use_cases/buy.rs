@@ -1,7 +1,8 @@
 //! Buying: take stock atomically, once per idempotency key.
 
 use crate::domain::error::AppError;
-use crate::domain::item::{IdempotencyKey, ItemId, Purchase, PurchaseQuantity};
+use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::item::{ItemId, Purchase, PurchaseQuantity};
 use crate::storage::{cache, db};
 use crate::use_cases::KEY_REUSED;
 

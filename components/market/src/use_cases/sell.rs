@@ -1,7 +1,8 @@
 //! Selling: list a new item once per idempotency key.
 
 use crate::domain::error::AppError;
-use crate::domain::item::{IdempotencyKey, Item, NewItem};
+use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::item::{Item, NewItem};
 use crate::storage::{cache, db};
 use crate::use_cases::KEY_REUSED;
 

@@ -3,9 +3,10 @@
 use serde_json::{Map, Value, json};
 
 use crate::domain::error::AppError;
+use crate::domain::idempotency::{IDEMPOTENCY_HEADER, IdempotencyKey};
 use crate::domain::item::{
-    Currency, Description, FieldErrors, IdempotencyKey, Item, ItemId, ItemName, NewItem,
-    NewItemParts, Price, Purchase, PurchaseQuantity, Quantity, field,
+    Currency, Description, FieldErrors, Item, ItemId, ItemName, NewItem, NewItemParts, Price,
+    Purchase, PurchaseQuantity, Quantity, field,
 };
 use crate::storage::db::ItemsPage;
 use crate::web::http::Request;
@@ -17,9 +18,6 @@ pub const DEFAULT_LIMIT: u32 = crate::domain::listing::PAGE_SIZE;
 pub const MAX_LIMIT: u32 = 100;
 /// The query parameter of the page size.
 pub const LIMIT_PARAM: &str = "limit";
-
-/// The header a client sets to make a write safe to retry.
-pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 /// The client's `Idempotency-Key`, if it sent one.
 pub fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, AppError> {

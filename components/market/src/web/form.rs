@@ -2,15 +2,13 @@
 
 use std::collections::HashMap;
 
+use crate::domain::idempotency::{IDEMPOTENCY_FIELD, IdempotencyKey};
 use crate::domain::item::{
-    Description, FieldErrors, IdempotencyKey, ItemId, ItemName, NewItem, NewItemParts, Price,
-    PurchaseQuantity, Quantity, field,
+    Description, FieldErrors, ItemId, ItemName, NewItem, NewItemParts, Price, PurchaseQuantity,
+    Quantity, field,
 };
 use crate::domain::listing::{BEFORE_PARAM, Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
 use crate::web::cookies::CSRF_FIELD;
-
-/// The hidden field carrying the form's one-time idempotency key.
-pub const IDEMPOTENCY_FIELD: &str = "idempotency_key";
 
 /// The hidden field of a buy form shown on the item's own page, so the answer comes back
 /// to that page.

@@ -4,6 +4,7 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use crate::domain::idempotency::IDEMPOTENCY_FIELD;
 use crate::domain::item::{
     Currency, DESCRIPTION_MAX_CHARS, FieldErrors, Item, ItemId, NAME_MAX_CHARS, QUANTITY_MAX,
     field, group_thousands,
@@ -13,7 +14,7 @@ use crate::domain::listing::{
 };
 use crate::storage::db::ItemsPage;
 use crate::web::cookies::{CSRF_FIELD, Notice};
-use crate::web::form::{BACK_FIELD, BACK_TO_ITEM, BuyFormPage, IDEMPOTENCY_FIELD, SellForm};
+use crate::web::form::{BACK_FIELD, BACK_TO_ITEM, BuyFormPage, SellForm};
 use crate::web::http::StatusCode;
 
 /// Where the stylesheet is served (by the pages component).
