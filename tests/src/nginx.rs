@@ -88,7 +88,9 @@ impl Nginx {
         let site = site.replace(LISTEN_LINE, &format!("listen {addr};"));
         std::fs::write(dir.join("conf.d/default.conf"), site)?;
         let main =
-            std::fs::read_to_string(conf_d.join("../nginx.conf")).context("reading nginx.conf")?;
+            // The project's main config, whatever site is tested under it.
+            std::fs::read_to_string(crate::testing::project_dir().join("nginx.conf"))
+                .context("reading nginx.conf")?;
         std::fs::write(dir.join("nginx.conf"), main_config(&main, &dir)?)?;
 
         let binary = nginx_binary()?;
