@@ -87,10 +87,9 @@ impl Nginx {
         }
         let site = site.replace(LISTEN_LINE, &format!("listen {addr};"));
         std::fs::write(dir.join("conf.d/default.conf"), site)?;
-        let main =
-            // The project's main config, whatever site is tested under it.
-            std::fs::read_to_string(crate::testing::project_dir().join("nginx.conf"))
-                .context("reading nginx.conf")?;
+        // The project's main config, whatever site is tested under it.
+        let main_path = crate::testing::project_dir().join("nginx.conf");
+        let main = std::fs::read_to_string(main_path).context("reading nginx.conf")?;
         std::fs::write(dir.join("nginx.conf"), main_config(&main, &dir)?)?;
 
         let binary = nginx_binary()?;
