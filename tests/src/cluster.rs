@@ -214,8 +214,11 @@ impl PgCluster {
             .map(|part| shell_quote(&part.to_string_lossy()))
             .collect::<Vec<_>>()
             .join(" ");
+        // A server a test froze (SIGSTOP) acts on no signal: it is thawed first.
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+             postmaster=$(head -n1 {data}/postmaster.pid 2>/dev/null); \
+             [ -n \"$postmaster\" ] && kill -CONT $postmaster && pkill -CONT -P $postmaster; \
              {stop} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
             pid = std::process::id(),
             data = shell_quote(&self.data_dir().to_string_lossy()),
@@ -257,6 +260,8 @@ impl PgCluster {
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
+        // A server a test froze (SIGSTOP) acts on no signal: it is thawed first.
+        let _ = self.thaw();
         let _ = self
             .pg_command("pg_ctl")
             .arg("-D")
