@@ -69,12 +69,13 @@ async fn a_request_without_a_host_is_answered_and_takes_no_instance_out() {
 }
 
 /// The headers nginx forwards to the app, each with a value the edge must refuse.
-const FORWARDED: [&str; 5] = [
+const FORWARDED: [&str; 6] = [
     "Cookie",
     "Content-Type",
     "Origin",
     "Sec-Fetch-Site",
     "Idempotency-Key",
+    "X-Forwarded-For",
 ];
 /// (bytes, why they are refused)
 const BAD_BYTES: [(&[u8], &str); 4] = [
@@ -291,6 +292,41 @@ async fn the_edges_own_errors_speak_json_under_the_api_and_html_elsewhere() {
             }
         }
     }
+    // nginx's own refusals: a header too large to read, and the paths it keeps private.
+    let huge_cookie = format!("c={}", "x".repeat(10_000));
+    let too_large = send_to(
+        down.addr,
+        Method::GET,
+        "/api/items",
+        &[("cookie", &huge_cookie)],
+        Bytes::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        too_large.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        too_large.text()
+    );
+    assert!(
+        too_large.json()["error"].is_string(),
+        "{}",
+        too_large.text()
+    );
+    for (path, content_type) in [
+        ("/health", "text/html"),
+        ("/.well-known/spin/info", "text/html"),
+    ] {
+        let hidden = get(down.addr, path).await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(hidden.header("content-type"), Some(content_type), "{path}");
+        assert!(
+            !hidden.text().contains("nginx"),
+            "{path}: {}",
+            hidden.text()
+        );
+    }
     let malformed = send_raw(
         down.addr,
         b"GET /api/items HTTP/1.1\r\nHost: localhost\r\nBroken header\r\n\r\n",
@@ -436,11 +472,26 @@ async fn a_frozen_redis_is_answered_within_the_bound_and_everything_recovers_aft
         );
     }
     println!("frozen Redis: {frozen:?}");
+    // The timeouts took no instance out of rotation: once Redis answers, so do they,
+    // never "unavailable" from nginx.
     let started = Instant::now();
-    while get(nginx.addr, "/").await.status != StatusCode::OK {
+    loop {
+        let status = get(nginx.addr, "/").await.status;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_ne!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "instances marked down"
+        );
         assert!(started.elapsed() < Duration::from_secs(30), "no recovery");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    println!(
+        "frozen Redis: served again {:?} after the thaw",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
