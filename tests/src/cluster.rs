@@ -30,15 +30,7 @@ fn bin_dir() -> anyhow::Result<PathBuf> {
 
 /// The version of the PostgreSQL server the tests run (`postgres --version`: "18.1").
 pub fn server_version() -> anyhow::Result<String> {
-    let output = Command::new(bin_dir()?.join("postgres"))
-        .arg("--version")
-        .output()
-        .context("running postgres --version")?;
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .nth(2)
-        .map(str::to_owned)
-        .context("postgres --version printed no version")
+    crate::process::printed_version(&bin_dir()?.join("postgres"), "--version", "(PostgreSQL) ")
 }
 
 fn is_root() -> bool {

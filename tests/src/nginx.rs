@@ -144,16 +144,8 @@ impl Drop for Nginx {
 
 /// The version of the nginx the tests run (`nginx -v`: "1.22.1").
 pub fn version() -> anyhow::Result<String> {
-    let output = std::process::Command::new(nginx_binary()?)
-        .arg("-v")
-        .output()
-        .context("running nginx -v")?;
-    // nginx prints "nginx version: nginx/1.22.1" on stderr.
-    String::from_utf8_lossy(&output.stderr)
-        .split_once("nginx/")
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        .map(str::to_owned)
-        .context("nginx -v printed no version")
+    // "nginx version: nginx/1.22.1"
+    process::printed_version(&nginx_binary()?, "-v", "nginx/")
 }
 
 fn nginx_binary() -> anyhow::Result<PathBuf> {

@@ -2,6 +2,7 @@
 //! stopping one stops every process it forked, and a watcher stops them even when the
 //! test process is killed before it can clean up.
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -72,4 +73,20 @@ pub fn stop_group(child: &mut Child, signal: libc::c_int, grace: Duration) {
     // SAFETY: as above.
     unsafe { libc::kill(group, libc::SIGKILL) };
     let _ = child.wait();
+}
+
+/// The version a server prints with `flag`: the word after `marker` in what it wrote
+/// (stdout and stderr: nginx prints its version on stderr).
+pub fn printed_version(program: &Path, flag: &str, marker: &str) -> anyhow::Result<String> {
+    let what = format!("{} {flag}", program.display());
+    let output = Command::new(program)
+        .arg(flag)
+        .output()
+        .with_context(|| format!("running {what}"))?;
+    let printed = [output.stdout, output.stderr].concat();
+    String::from_utf8_lossy(&printed)
+        .split_once(marker)
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .with_context(|| format!("{what} printed no version after {marker:?}"))
 }

@@ -2,6 +2,7 @@
 //! several Spin instances; stopped with everything it forked when dropped.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,15 +13,8 @@ use crate::process;
 /// The version of the `redis-server` the tests run (`redis-server --version`:
 /// "Redis server v=7.0.15 ...").
 pub fn version() -> anyhow::Result<String> {
-    let output = Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .context("running redis-server --version (apt-get install redis-server)")?;
-    String::from_utf8_lossy(&output.stdout)
-        .split_once("v=")
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        .map(str::to_owned)
-        .context("redis-server --version printed no version")
+    process::printed_version(Path::new("redis-server"), "--version", "v=")
+        .context("apt-get install redis-server")
 }
 
 pub struct RedisServer {

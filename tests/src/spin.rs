@@ -38,15 +38,7 @@ pub fn spin_binary() -> anyhow::Result<PathBuf> {
 
 /// The version of the Spin CLI the tests run (`spin --version`: "spin 4.0.2 (...)").
 pub fn version() -> anyhow::Result<String> {
-    let output = Command::new(spin_binary()?)
-        .arg("--version")
-        .output()
-        .context("running spin --version")?;
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .nth(1)
-        .map(str::to_owned)
-        .context("spin --version printed no version")
+    process::printed_version(&spin_binary()?, "--version", "spin ")
 }
 
 /// Spin variables (name → value) as the environment variables Spin reads them from

@@ -426,6 +426,13 @@ pub fn assert_no_internals(body: &str) {
 /// app's 5 s statement timeout, far below the 30 s after which nginx gives up.
 pub const NO_HANG: Duration = Duration::from_secs(15);
 
+/// `GET path` at `addr` on a fresh connection; fails the test if it gets no answer.
+pub async fn get_at(addr: SocketAddr, path: &str) -> TestResponse {
+    send_to(addr, Method::GET, path, &[], Bytes::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
 /// Sends `bytes` as they are (for requests a client library would refuse to send) on a
 /// fresh connection, and returns everything the server answered until it closed the
 /// connection (empty if it closed without answering).

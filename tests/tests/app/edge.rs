@@ -11,7 +11,7 @@ use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
 use market_tests::testing::{
-    TestResponse, send_from, send_raw, send_to, spawn_app_with_own_cluster, spawn_replicas,
+    get_at, send_from, send_raw, send_to, spawn_app_with_own_cluster, spawn_replicas,
 };
 use market_tests::upstream::{recording_upstream, slow_upstream};
 use serde_json::json;
@@ -32,12 +32,6 @@ fn status_of(answer: &str) -> u16 {
         .unwrap_or(0)
 }
 
-async fn get(addr: SocketAddr, path: &str) -> TestResponse {
-    send_to(addr, Method::GET, path, &[], Bytes::new())
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_request_without_a_host_is_answered_and_takes_no_instance_out() {
     let replicas = spawn_replicas(2).await;
@@ -54,7 +48,7 @@ async fn a_request_without_a_host_is_answered_and_takes_no_instance_out() {
             "round {round}: a Host-less request got {status}: {answer:.200}"
         );
         for _ in 0..6 {
-            let ordinary = get(nginx.addr, "/").await;
+            let ordinary = get_at(nginx.addr, "/").await;
             if ordinary.status != StatusCode::OK {
                 not_ok.push(ordinary.status);
             }
@@ -318,7 +312,7 @@ async fn the_edges_own_errors_speak_json_under_the_api_and_html_elsewhere() {
         ("/health", "text/html"),
         ("/.well-known/spin/info", "text/html"),
     ] {
-        let hidden = get(down.addr, path).await;
+        let hidden = get_at(down.addr, path).await;
         assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(hidden.header("content-type"), Some(content_type), "{path}");
         assert!(
@@ -421,7 +415,7 @@ async fn a_frozen_postgres_is_answered_within_the_bound_and_everything_recovers_
     println!("frozen Postgres: {answers:?}");
     // Recovers by itself; the writes retried with their keys happen exactly once.
     let started = Instant::now();
-    while get(nginx.addr, "/api/items").await.status != StatusCode::OK {
+    while get_at(nginx.addr, "/api/items").await.status != StatusCode::OK {
         assert!(started.elapsed() < Duration::from_secs(30), "no recovery");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -449,12 +443,12 @@ async fn a_frozen_postgres_is_answered_within_the_bound_and_everything_recovers_
 async fn a_frozen_redis_is_answered_within_the_bound_and_everything_recovers_after() {
     let replicas = spawn_replicas(2).await;
     let nginx = Nginx::start_with_upstreams(&Nginx::project_conf_d(), &replicas.addrs()).unwrap();
-    assert_eq!(get(nginx.addr, "/").await.status, StatusCode::OK);
+    assert_eq!(get_at(nginx.addr, "/").await.status, StatusCode::OK);
 
     replicas.redis.freeze();
     let frozen = join_all((0..6).map(|_| async {
         let started = Instant::now();
-        let response = get(nginx.addr, "/").await;
+        let response = get_at(nginx.addr, "/").await;
         (
             response.status,
             response.header("retry-after").is_some(),
@@ -476,7 +470,7 @@ async fn a_frozen_redis_is_answered_within_the_bound_and_everything_recovers_aft
     // never "unavailable" from nginx.
     let started = Instant::now();
     loop {
-        let status = get(nginx.addr, "/").await.status;
+        let status = get_at(nginx.addr, "/").await.status;
         if status == StatusCode::OK {
             break;
         }

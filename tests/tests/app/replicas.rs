@@ -12,20 +12,14 @@ use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
 use market_tests::testing::{
-    Replicas, TestResponse, connect, item_names, pg_work, send_from, send_to, spawn_replicas,
-    spawn_replicas_on_own_cluster,
+    Replicas, TestResponse, connect, get_at, item_names, pg_work, send_from, send_to,
+    spawn_replicas, spawn_replicas_on_own_cluster,
 };
 use serde_json::json;
 
 use market_tests::shop::race_readers_and_writers;
 
 const JSON: (&str, &str) = ("content-type", "application/json");
-
-async fn get(addr: SocketAddr, path: &str) -> TestResponse {
-    send_to(addr, Method::GET, path, &[], "".into())
-        .await
-        .unwrap()
-}
 
 async fn post(
     addr: SocketAddr,
@@ -57,8 +51,8 @@ async fn a_write_through_either_instance_is_on_the_very_next_read_through_the_ot
         let name = format!("Round {round}");
         let id = create(writer, &name, 3).await;
 
-        let page = get(reader, "/").await.text();
-        let api = get(reader, "/api/items").await.json();
+        let page = get_at(reader, "/").await.text();
+        let api = get_at(reader, "/api/items").await.json();
         assert!(
             page.contains(&name),
             "round {round}: the page through the other instance"
@@ -77,15 +71,15 @@ async fn a_write_through_either_instance_is_on_the_very_next_read_through_the_ot
         )
         .await;
         assert_eq!(bought.status, StatusCode::OK);
-        let api = get(writer, "/api/items").await.json();
+        let api = get_at(writer, "/api/items").await.json();
         assert_eq!(
             api["items"][0]["quantity"], 1,
             "round {round}: the purchase, back through the first"
         );
     }
     // One key per cached rendering, each holding it (last byte: tag `P`) as the last reads put it.
-    get(a, "/").await;
-    get(a, "/api/items").await;
+    get_at(a, "/").await;
+    get_at(a, "/api/items").await;
     let keys = redis_cli(&replicas, &["--no-raw", "keys", "*"]).await;
     let mut keys: Vec<_> = keys
         .iter()
@@ -102,8 +96,8 @@ async fn a_write_through_either_instance_is_on_the_very_next_read_through_the_ot
         assert_eq!(tag, ["P"], "{key} is cached in Redis");
     }
     let before = pg_work(&replicas.db).await;
-    get(b, "/").await;
-    get(a, "/api/items").await;
+    get_at(b, "/").await;
+    get_at(a, "/api/items").await;
     assert_eq!(
         pg_work(&replicas.db).await,
         before,
@@ -238,7 +232,7 @@ async fn killing_one_instance_under_load_loses_no_acknowledged_write() {
                     }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                let read = get(front, "/").await.status.as_u16();
+                let read = get_at(front, "/").await.status.as_u16();
                 let reads = if killed.load(Ordering::Relaxed) {
                     &mut seen.reads_after_kill
                 } else {
@@ -311,13 +305,13 @@ async fn when_redis_is_down_reads_fall_back_to_postgres_and_writes_succeed() {
     let [a, b] = [replicas.instances[0].addr, replicas.instances[1].addr];
     create(a, "Before", 1).await;
     assert!(
-        get(b, "/").await.text().contains("Before"),
+        get_at(b, "/").await.text().contains("Before"),
         "cached in Redis"
     );
 
     replicas.redis.stop();
     let started = Instant::now();
-    let page = get(b, "/").await;
+    let page = get_at(b, "/").await;
     let written = post(
         a,
         "/api/items",
@@ -325,7 +319,7 @@ async fn when_redis_is_down_reads_fall_back_to_postgres_and_writes_succeed() {
         json!({"name": "During", "quantity": 1, "price": "1", "description": "d"}).to_string(),
     )
     .await;
-    let after_write = get(b, "/api/items").await;
+    let after_write = get_at(b, "/api/items").await;
     let took = started.elapsed();
 
     assert_eq!(page.status, StatusCode::OK);
@@ -341,11 +335,11 @@ async fn when_redis_is_down_reads_fall_back_to_postgres_and_writes_succeed() {
     replicas.redis.start_server().unwrap();
     create(b, "After", 1).await;
     assert_eq!(
-        get(a, "/api/items").await.json()["items"][0]["name"],
+        get_at(a, "/api/items").await.json()["items"][0]["name"],
         "After"
     );
     assert_eq!(
-        get(a, "/api/items").await.json()["items"][0]["name"],
+        get_at(a, "/api/items").await.json()["items"][0]["name"],
         "After",
         "cached again"
     );
@@ -387,8 +381,8 @@ async fn beyond_the_app_roles_connection_limit_requests_get_503_and_postgres_sta
         let addr = addrs[n % 2];
         async move {
             match n % 3 {
-                0 => get(addr, "/api/items?limit=10").await,
-                1 => get(addr, &format!("/api/items/{id}")).await,
+                0 => get_at(addr, "/api/items?limit=10").await,
+                1 => get_at(addr, &format!("/api/items/{id}")).await,
                 _ => {
                     post(
                         addr,
@@ -427,7 +421,7 @@ async fn beyond_the_app_roles_connection_limit_requests_get_503_and_postgres_sta
     assert!(by_status.contains_key(&503), "the limit bit");
     assert!(bought > 0, "and work still got done");
     assert_eq!(
-        get(addrs[0], "/api/items?limit=10").await.status,
+        get_at(addrs[0], "/api/items?limit=10").await.status,
         StatusCode::OK,
         "recovers"
     );

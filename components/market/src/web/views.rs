@@ -100,7 +100,8 @@ pub fn listing_section(view: &ListingView) -> Markup {
             @if view.page.items.is_empty() {
                 p.empty { (empty_listing_text(view.listing, older)) }
             } @else {
-                ol.items { @for item in &view.page.items { (item_card(view, item)) } }
+                @let origin = BuyFormPage::Listing(view.listing.clone(), view.before);
+                ol.items { @for item in &view.page.items { (item_card(view, item, &origin)) } }
             }
             nav.pagination aria-label="Pages and filters" {
                 @if older { a href=(view.listing.page_path(None)) { "Newest items" } }
@@ -284,7 +285,8 @@ fn stock_text(quantity: i32) -> String {
     }
 }
 
-fn item_card(view: &ListingView, item: &Item) -> Markup {
+/// An item of the listing, with its buy form answering back to `origin`.
+fn item_card(view: &ListingView, item: &Item, origin: &BuyFormPage) -> Markup {
     let buy_error = view
         .visitor
         .buy_error
@@ -297,7 +299,7 @@ fn item_card(view: &ListingView, item: &Item) -> Markup {
             p.stock.sold-out[item.quantity == 0] { (stock_text(item.quantity)) }
             p.description { (item.description) }
             p.added { "Listed " time datetime=(item.date_added) { (listed_on(item)) } }
-            (buy_form(view.visitor, item, buy_error, &BuyFormPage::Listing(view.listing.clone(), view.before)))
+            (buy_form(view.visitor, item, buy_error, origin))
         }
     }
 }
