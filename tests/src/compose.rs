@@ -119,6 +119,17 @@ impl Stack {
             .unwrap_or_default()
     }
 
+    /// What these services printed, as printed (no service prefix): the app's and
+    /// nginx's JSON lines, one per line.
+    pub fn service_logs(&self, services: &[&str]) -> String {
+        let mut args = vec!["logs", "--no-color", "--no-log-prefix"];
+        args.extend(services);
+        self.command(&args)
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
     /// Every container of the project, running or exited, as `docker inspect` shows it.
     pub fn containers(&self) -> anyhow::Result<Vec<Value>> {
         let ids = self.compose(&["ps", "--all", "--quiet"])?;

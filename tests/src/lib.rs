@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod compose;
 pub mod nginx;
+pub mod otlp;
 pub mod process;
 pub mod redis;
 pub mod shop;

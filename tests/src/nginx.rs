@@ -127,6 +127,11 @@ impl Nginx {
         Ok(nginx)
     }
 
+    /// nginx's access log so far (one JSON line per request).
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("logs/access.log")).unwrap_or_default()
+    }
+
     /// The project's `conf.d`.
     pub fn project_conf_d() -> PathBuf {
         crate::testing::project_dir().join("conf.d")

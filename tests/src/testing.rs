@@ -113,22 +113,60 @@ pub fn database_variables(db_url: &str, port: u16) -> HashMap<String, String> {
     ])
 }
 
+/// The app on a fresh database of the shared cluster, with these Spin variables and
+/// these environment variables of Spin's own (e.g. `OTEL_*`).
+pub async fn spawn_app_with_environment(
+    variables: HashMap<String, String>,
+    environment: Vec<(String, String)>,
+) -> TestApp {
+    let cluster = shared_cluster();
+    spawn_with(
+        cluster.port,
+        &cluster.url("postgres"),
+        variables,
+        environment,
+    )
+    .await
+}
+
 /// The app with extra variable overrides, on a fresh database of the cluster at `port`.
 async fn spawn_on(port: u16, admin_url: &str, extra_variables: HashMap<String, String>) -> TestApp {
+    spawn_with(port, admin_url, extra_variables, Vec::new()).await
+}
+
+async fn spawn_with(
+    port: u16,
+    admin_url: &str,
+    extra_variables: HashMap<String, String>,
+    environment: Vec<(String, String)>,
+) -> TestApp {
     let db_url = create_database(admin_url).await;
     let db = connect(&db_url).await;
     let mut variables = database_variables(&db_url, port);
     variables.extend(extra_variables);
-    let spin = tokio::task::spawn_blocking(move || SpinUp::start(&variables))
-        .await
-        .expect("starting spin up")
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    let spin = tokio::task::spawn_blocking(move || {
+        let mut all = crate::spin::variable_environment(variables);
+        all.extend(environment);
+        SpinUp::start_with(&crate::spin::spin_binary()?, &all)
+    })
+    .await
+    .expect("starting spin up")
+    .unwrap_or_else(|e| panic!("{e:#}"));
     TestApp {
         spin,
         db_url,
         db,
         own_cluster: None,
     }
+}
+
+/// The lines of a log that are JSON objects: the components' (and nginx's) structured
+/// lines, without the plain lines Spin prints itself.
+pub fn json_lines(log: &str) -> Vec<serde_json::Value> {
+    log.lines()
+        .filter(|line| line.starts_with('{'))
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
 }
 
 /// A direct connection to the database at `url` (the test's own, beside the app's).
@@ -232,6 +270,11 @@ impl TestApp {
     /// What Spin and the components logged so far.
     pub fn log(&self) -> String {
         self.spin.log()
+    }
+
+    /// The components' JSON log lines so far (Spin's own lines left out).
+    pub fn log_lines(&self) -> Vec<serde_json::Value> {
+        json_lines(&self.log())
     }
 
     /// Statements run in this test's database so far (Postgres' `pg_stat_statements`).

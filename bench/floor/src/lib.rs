@@ -16,7 +16,7 @@ use spin_sdk::wit::wasi::keyvalue::store;
 
 #[http_component]
 async fn handle(request: IncomingRequest, out: ResponseOutparam) {
-    market::web::spin::serve(request, out, |request| {
+    market::web::spin::serve("floor", request, out, |request| {
         let answered = match request.path.as_str() {
             "/floor/kv" => store::open("default")
                 .and_then(|bucket| bucket.get("floor"))

@@ -3,6 +3,7 @@
 
 use market::LATEST_SCHEMA_VERSION;
 use market::domain::error::AppError;
+use market::observe::{log, record};
 use market::storage::db;
 use market::web::errors::{Audience, RETRY_AFTER_SECONDS};
 use market::web::http::{self, READ_ONLY, Request, Response, StatusCode, header};
@@ -12,15 +13,21 @@ use spin_sdk::http_component;
 
 #[http_component]
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-    market::web::spin::serve(request, response_out, route).await;
+    market::web::spin::serve("health", request, response_out, route).await;
 }
 
 fn route(request: &Request) -> Response {
     let result = match request.path.as_str() {
-        "/health" => request
-            .expect_method(READ_ONLY)
-            .map(|()| http::json(StatusCode::OK, &json!({ "status": "ok" }))),
-        "/health/ready" => request.expect_method(READ_ONLY).map(|()| readiness()),
+        "/health" => {
+            record::route("/health");
+            request
+                .expect_method(READ_ONLY)
+                .map(|()| http::json(StatusCode::OK, &json!({ "status": "ok" })))
+        }
+        "/health/ready" => {
+            record::route("/health/ready");
+            request.expect_method(READ_ONLY).map(|()| readiness())
+        }
         _ => Err(AppError::NotFound),
     };
     result.unwrap_or_else(|error| error.into_response(Audience::Json))
@@ -34,9 +41,12 @@ fn readiness() -> Response {
             &json!({ "status": "ready", "checks": { "database": "ok", "schema": "ok" } }),
         ),
         Err(failure) => {
-            eprintln!(
-                "readiness: {} check failed: {}",
-                failure.check, failure.detail
+            log::error(
+                StatusCode::SERVICE_UNAVAILABLE.as_u16(),
+                &format!(
+                    "readiness: {} check failed: {}",
+                    failure.check, failure.detail
+                ),
             );
             let mut response = http::json(
                 StatusCode::SERVICE_UNAVAILABLE,

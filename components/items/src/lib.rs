@@ -10,6 +10,7 @@
 
 use market::domain::error::AppError;
 use market::domain::item::ItemId;
+use market::observe::record;
 use market::web::errors::Audience;
 use market::web::http::{Method, READ_ONLY, Request, Response};
 use market::web::{api_routes, item_forms};
@@ -18,7 +19,7 @@ use spin_sdk::http_component;
 
 #[http_component]
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-    market::web::spin::serve(request, response_out, route).await;
+    market::web::spin::serve("items", request, response_out, route).await;
 }
 
 fn route(request: &Request) -> Response {
@@ -32,14 +33,17 @@ fn route(request: &Request) -> Response {
 
 fn form_route(request: &Request) -> Result<Response, AppError> {
     if request.path == "/items" {
+        record::route("/items");
         request.expect_method(&[Method::POST])?;
         return item_forms::sell_from_form(request);
     }
     if let Some(id) = item_action(&request.path, "/items/", "/buy") {
+        record::route("/items/{id}/buy");
         request.expect_method(&[Method::POST])?;
         return item_forms::buy_from_form(request, id);
     }
     let id = item_action(&request.path, "/items/", "").ok_or(AppError::NotFound)?;
+    record::route("/items/{id}");
     request.expect_method(READ_ONLY)?;
     item_forms::item_page(request, id)
 }
@@ -47,6 +51,7 @@ fn form_route(request: &Request) -> Result<Response, AppError> {
 fn api_route(request: &Request) -> Result<Response, AppError> {
     let path = request.path.as_str();
     if path == "/api/items" {
+        record::route("/api/items");
         return match request.method {
             Method::GET | Method::HEAD => api_routes::list_items(request),
             Method::POST => api_routes::create_item(request),
@@ -58,10 +63,12 @@ fn api_route(request: &Request) -> Result<Response, AppError> {
         };
     }
     if let Some(id) = item_action(path, "/api/items/", "/buy") {
+        record::route("/api/items/{id}/buy");
         request.expect_method(&[Method::POST])?;
         return api_routes::buy_item(request, id);
     }
     let id = item_action(path, "/api/items/", "").ok_or(AppError::NotFound)?;
+    record::route("/api/items/{id}");
     request.expect_method(READ_ONLY)?;
     api_routes::show_item(id)
 }

@@ -1,6 +1,7 @@
-//! The marketplace's core, shared by every component, in four layers; each imports only
+//! The marketplace's core, shared by every component, in five layers; each imports only
 //! from the layers before it (`tests/layers.rs` keeps it so):
 //!
+//! - `observe`: the request id, what each request did, and the log lines about it;
 //! - `domain`: items, listings and their rules, and the error type (what went wrong);
 //! - `storage`: configuration, SQL and the listing cache;
 //! - `use_cases`: what people do (list, sell, buy), each with its consequences;
@@ -10,6 +11,7 @@
 //! the Spin bridge) needs Spin; everything else is unit-tested with `cargo test -p market`.
 
 pub mod domain;
+pub mod observe;
 pub mod storage;
 pub mod use_cases;
 pub mod web;

@@ -1,4 +1,4 @@
-//! The core reads top-down: domain → storage → use_cases → web. Each file may use only
+//! The core reads top-down: observe → domain → storage → use_cases → web. Each file may use only
 //! files of its own layer or of the layers before it, and no files may use each other
 //! in a circle. Read from the source's own `crate::` paths, so this stays true.
 
@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The layers, bottom first.
-const LAYERS: [&str; 4] = ["domain", "storage", "use_cases", "web"];
+const LAYERS: [&str; 5] = ["observe", "domain", "storage", "use_cases", "web"];
 
 /// Every `.rs` file under `dir`, as its module path (`domain/item.rs` → `domain::item`,
 /// `domain/mod.rs` → `domain`).

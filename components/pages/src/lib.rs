@@ -4,6 +4,7 @@
 use market::domain::error::AppError;
 use market::domain::item::ItemId;
 use market::domain::listing::{BEFORE_PARAM, Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
+use market::observe::record;
 use market::web::errors::Audience;
 use market::web::http::{self, READ_ONLY, Request, Response, StatusCode};
 use market::web::pages::{self, FormState, VisitorCookies};
@@ -13,17 +14,23 @@ use spin_sdk::http_component;
 
 #[http_component]
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-    market::web::spin::serve(request, response_out, route).await;
+    market::web::spin::serve("pages", request, response_out, route).await;
 }
 
 fn route(request: &Request) -> Response {
     let result = match request.path.as_str() {
-        "/" => request
-            .expect_method(READ_ONLY)
-            .and_then(|()| home_page(request)),
-        STYLESHEET_PATH => request
-            .expect_method(READ_ONLY)
-            .map(|()| http::asset("text/css; charset=utf-8", include_str!("site.css"))),
+        "/" => {
+            record::route("/");
+            request
+                .expect_method(READ_ONLY)
+                .and_then(|()| home_page(request))
+        }
+        STYLESHEET_PATH => {
+            record::route(STYLESHEET_PATH);
+            request
+                .expect_method(READ_ONLY)
+                .map(|()| http::asset("text/css; charset=utf-8", include_str!("site.css")))
+        }
         _ => Err(AppError::NotFound),
     };
     result.unwrap_or_else(|error| error.into_response(Audience::Html))

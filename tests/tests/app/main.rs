@@ -18,6 +18,7 @@ mod load;
 mod migrate;
 mod nginx;
 mod nothing_found;
+mod observability;
 mod pages;
 mod replicas;
 mod shop;

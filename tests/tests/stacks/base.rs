@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use chrono::DateTime;
 use hyper::StatusCode;
 use market_tests::compose::{Stack, all_volumes, service_of};
-use market_tests::testing::{FilledForm, assert_no_internals, project_dir, send_to};
+use market_tests::testing::{FilledForm, assert_no_internals, json_lines, project_dir, send_to};
 use serde_json::Value;
 
 use crate::{item, list_by_api};
@@ -165,6 +165,7 @@ async fn a_program_uses_the_api(stack: &Stack) {
 /// started again, the app serves again by itself. Returns how long recovery took.
 async fn a_database_restart_is_a_503_then_recovers_by_itself(stack: &Stack, id: i64) -> Duration {
     stack.compose(&["stop", "db"]).unwrap();
+    let mut references = Vec::new();
     for path in ["/".to_owned(), format!("/api/items/{id}")] {
         let response = stack.get(&path).await.unwrap();
         assert_eq!(
@@ -175,7 +176,14 @@ async fn a_database_restart_is_a_503_then_recovers_by_itself(stack: &Stack, id: 
         );
         assert!(response.header("retry-after").is_some(), "{path}");
         assert_no_internals(&response.text());
+        let reference = response.header("x-request-id").unwrap().to_owned();
+        assert!(
+            response.text().contains(&reference),
+            "{path} shows its reference"
+        );
+        references.push(reference);
     }
+    the_reference_finds_the_cause_in_the_logs(stack, &references).await;
     stack.compose(&["start", "db"]).unwrap();
     let started = Instant::now();
     loop {
@@ -190,6 +198,43 @@ async fn a_database_restart_is_a_503_then_recovers_by_itself(stack: &Stack, id: 
             stack.logs()
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// What an operator does with the reference a person quotes: `docker compose logs app
+/// nginx` has the app's error line with the cause, its request line, and nginx's access
+/// line with the instance that answered, each with that id.
+async fn the_reference_finds_the_cause_in_the_logs(stack: &Stack, references: &[String]) {
+    let started = Instant::now();
+    for reference in references {
+        loop {
+            let logs = stack.service_logs(&["app", "nginx"]);
+            let lines: Vec<Value> = json_lines(&logs)
+                .into_iter()
+                .filter(|line| line["request_id"] == reference.as_str())
+                .collect();
+            let kind = |kind: &str| lines.iter().find(|line| line["kind"] == kind).cloned();
+            if let (Some(error), Some(request), Some(access)) =
+                (kind("error"), kind("request"), kind("access"))
+            {
+                assert!(
+                    error["cause"].as_str().unwrap().contains("Postgres"),
+                    "{error}"
+                );
+                assert_eq!(request["status"], 503);
+                assert_eq!(access["status"], 503);
+                assert!(
+                    access["upstream"].as_str().unwrap().ends_with(":3000"),
+                    "{access}"
+                );
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no error, request and access line for {reference}: {lines:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 }
 

@@ -39,6 +39,8 @@ use crate::domain::error::AppError;
 use crate::domain::item::ItemId;
 use crate::domain::listing::{Listing, PAGE_SIZE};
 use crate::domain::token::random_token;
+use crate::observe::log;
+use crate::observe::record::{self, CacheUse};
 use crate::storage::db::{self, ItemsPage};
 
 /// The two renderings of the first page that are cached, each under a key of its own
@@ -235,6 +237,7 @@ pub fn first_page(
     render: impl FnOnce(&ItemsPage) -> Result<String, AppError>,
 ) -> Result<String, AppError> {
     if !enabled() {
+        record::cache(CacheUse::Bypass);
         return from_postgres(render);
     }
     let key = view.key();
@@ -242,7 +245,8 @@ pub fn first_page(
     let (mut noted, store) = match read {
         Ok(read) => read,
         Err(e) => {
-            eprintln!("listing cache unavailable, reading Postgres: {e}");
+            log::warn(&format!("listing cache unavailable, reading Postgres: {e}"));
+            record::cache(CacheUse::Bypass);
             return from_postgres(render);
         }
     };
@@ -254,21 +258,26 @@ pub fn first_page(
         match started {
             Ok(started) => noted = started,
             Err(e) => {
-                eprintln!("listing cache not started: {e}");
+                log::warn(&format!("listing cache not started: {e}"));
+                record::cache(CacheUse::Bypass);
                 return from_postgres(render);
             }
         }
     }
     match noted.value.take().map(fresh_page) {
-        Some(Ok(page)) => return Ok(page),
+        Some(Ok(page)) => {
+            record::cache(CacheUse::Hit);
+            return Ok(page);
+        }
         Some(Err(value)) => noted.value = Some(value),
         None => {}
     }
     // Postgres is read after the value was noted: if no write replaced it meanwhile,
     // this page has every write acknowledged so far.
+    record::cache(CacheUse::Miss);
     let page = from_postgres(render)?;
     if let Err(e) = store.replace(key, noted, &page_value(&page)) {
-        eprintln!("listing cache not written: {e}");
+        log::warn(&format!("listing cache not written: {e}"));
     }
     Ok(page)
 }
@@ -300,7 +309,9 @@ pub fn invalidate() {
         Store::open()?.set_many(&tombstones)
     });
     if let Err(e) = result {
-        eprintln!("listing cache not invalidated (may lag for up to {TTL:?}): {e}");
+        log::warn(&format!(
+            "listing cache not invalidated (may lag for up to {TTL:?}): {e}"
+        ));
     }
 }
 

@@ -8,13 +8,18 @@ use crate::domain::error::AppError;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::item::{Item, ItemId, NewItem, Purchase, PurchaseQuantity};
 use crate::domain::listing::Listing;
+use crate::observe::record;
 use crate::storage::rows::{self, Row};
 use crate::storage::{config, sql};
 
 /// Sends a statement built by `sql::at_least_one_row` (or an aggregate, which always
-/// yields one row) and returns its rows: the only caller of `Connection::query`.
+/// yields one row) and returns its rows: the only caller of `Connection::query`, so the
+/// request's time in Postgres is measured here.
 fn query(db: &Connection, sql: &str, params: &[ParameterValue]) -> Result<RowSet, AppError> {
-    Ok(db.query(sql, params)?)
+    let started = std::time::Instant::now();
+    let rows = db.query(sql, params);
+    record::database_call(started.elapsed());
+    Ok(rows?)
 }
 
 /// Opens a connection to the configured database (Spin lends one from its pool for
@@ -34,8 +39,10 @@ pub fn open_for_readiness() -> Result<Connection, AppError> {
 /// What creating an item came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {
-    /// The item as stored: new, or the one a retry with the same key first created.
+    /// The item as stored, new.
     Item(Item),
+    /// The item a request with the same key and the same fields first created.
+    Replayed(Item),
     /// The idempotency key was first used for a different request.
     KeyReused,
 }
@@ -79,7 +86,7 @@ pub fn insert_item(
     )?;
     let row = rows::single(&rows, "idempotency key lookup")?;
     match first_request(&row)? {
-        first if first == request => Item::try_from(&row).map(Created::Item),
+        first if first == request => Item::try_from(&row).map(Created::Replayed),
         _ => Ok(Created::KeyReused),
     }
 }
@@ -87,8 +94,10 @@ pub fn insert_item(
 /// What a buy came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Bought {
-    /// The purchase: new, or the one a retry with the same key first made.
+    /// The purchase, new.
     Purchase(Purchase),
+    /// The purchase a request with the same key and the same fields first made.
+    Replayed(Purchase),
     /// No item has this id.
     UnknownItem,
     /// Fewer units are left than were asked for (none when sold out).
@@ -141,7 +150,7 @@ fn replay_buy(
         return Ok(Bought::KeyReused);
     }
     if row.optional_int64("id")?.is_some() {
-        return Purchase::try_from(&row).map(Bought::Purchase);
+        return Purchase::try_from(&row).map(Bought::Replayed);
     }
     not_taken(db, item, quantity, row.optional_int32("stock")?)
 }

@@ -3,16 +3,24 @@
 use crate::domain::error::AppError;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::item::{Item, NewItem};
+use crate::observe::record;
 use crate::storage::{cache, db};
 use crate::use_cases::KEY_REUSED;
 
 /// Stores `new_item` (once per `key`: a retry gets the first item back) and invalidates
 /// the listing cache; a key first used for another request is a conflict.
+/// Its outcomes in the log: `listed`, `replayed` (a retry), `key_reused`.
 pub fn sell(new_item: &NewItem, key: Option<&IdempotencyKey>) -> Result<Item, AppError> {
-    let item = match db::insert_item(&db::open()?, new_item, key)? {
-        db::Created::Item(item) => item,
-        db::Created::KeyReused => return Err(AppError::Conflict(KEY_REUSED.into())),
+    record::use_case("sell");
+    let (item, outcome) = match db::insert_item(&db::open()?, new_item, key)? {
+        db::Created::Item(item) => (item, "listed"),
+        db::Created::Replayed(item) => (item, "replayed"),
+        db::Created::KeyReused => {
+            record::outcome("key_reused");
+            return Err(AppError::Conflict(KEY_REUSED.into()));
+        }
     };
     cache::invalidate();
+    record::outcome(outcome);
     Ok(item)
 }

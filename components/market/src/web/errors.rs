@@ -1,9 +1,10 @@
 //! The status code and body each error gets, as a page or as JSON.
 //!
-//! Internals (SQL, connection strings, Postgres messages) go to stderr, which Spin
-//! writes to its log; clients only ever see the fixed texts below.
+//! Internals (SQL, Postgres messages) go to the log as the error line's cause, with the
+//! request id; clients only ever see the fixed texts below and that id as a reference.
 
 use crate::domain::error::AppError;
+use crate::observe::{log, record};
 use crate::web::http::{self, Method, Response, StatusCode};
 use crate::web::views;
 
@@ -59,19 +60,27 @@ impl AppError {
         }
     }
 
-    /// The response for this error, as a page or as JSON.
+    /// The response for this error, as a page or as JSON, with the request's reference.
     pub fn into_response(self, audience: Audience) -> Response {
-        if let Self::Unavailable(detail) | Self::Internal(detail) = &self {
-            eprintln!("{}: {detail}", self.status());
-        }
         let status = self.status();
+        if let Self::Unavailable(detail) | Self::Internal(detail) = &self {
+            log::error(status.as_u16(), detail);
+        }
         let message = self.public_message();
+        let reference = record::request_id();
         let mut response = match (audience, &self) {
-            (Audience::Json, Self::Invalid(errors)) => {
-                http::json(status, &serde_json::json!({ "errors": errors }))
-            }
-            (Audience::Json, _) => http::json(status, &serde_json::json!({ "error": message })),
-            (Audience::Html, _) => http::html(status, views::error_page(status, &message)),
+            (Audience::Json, Self::Invalid(errors)) => http::json(
+                status,
+                &serde_json::json!({ "errors": errors, "reference": reference }),
+            ),
+            (Audience::Json, _) => http::json(
+                status,
+                &serde_json::json!({ "error": message, "reference": reference }),
+            ),
+            (Audience::Html, _) => http::html(
+                status,
+                views::error_page(status, &message, reference.as_deref()),
+            ),
         };
         let headers = response.headers_mut();
         match &self {
@@ -110,6 +119,23 @@ mod tests {
         assert_eq!(response.headers()["retry-after"], "5");
         let body = String::from_utf8(response.into_body()).unwrap();
         assert!(!body.contains("hunter2"), "{body}");
+    }
+
+    #[test]
+    fn the_reference_is_the_request_id_and_nothing_else_about_the_cause() {
+        let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        record::begin("items", id.into(), "GET");
+        let page = AppError::Internal("relation \"items\" does not exist".into())
+            .into_response(Audience::Html);
+        let page = String::from_utf8(page.into_body()).unwrap();
+        assert!(
+            page.contains(&format!("Reference: <code>{id}</code>")),
+            "{page}"
+        );
+        assert!(!page.contains("relation"), "{page}");
+        let json = AppError::NotFound.into_response(Audience::Json);
+        let json: serde_json::Value = serde_json::from_slice(json.body()).unwrap();
+        assert_eq!(json["reference"], id);
     }
 
     #[test]

@@ -1,29 +1,46 @@
 //! The bridge between Spin's WASI HTTP bindings and the app's own [`Request`]/[`Response`]:
 //! reads the body up to the limit, and writes every header, including repeated ones
-//! such as `Set-Cookie`.
+//! such as `Set-Cookie`. Each request gets its id here, carried back in the response,
+//! and its log line when it ends.
 
 use futures::StreamExt;
 use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
 
+use crate::observe::request_id::{self, REQUEST_ID_HEADER};
+use crate::observe::{log, record};
 use crate::web::http::{self, Body, MAX_BODY_BYTES, Method, Request, Response};
 
 /// The most `blocking-write-and-flush` accepts in one call (WASI 0.2).
 const MAX_BLOCKING_WRITE: usize = 4096;
 
-/// Reads the request, lets `handle` answer it, and sends the answer (made HTTPS-only
-/// when the request arrived over HTTPS).
+/// Reads the request, lets `handle` (of the component named `component`) answer it, and
+/// sends the answer (made HTTPS-only when the request arrived over HTTPS) with the
+/// request's id; then logs the request's line.
 pub async fn serve(
+    component: &'static str,
     incoming: IncomingRequest,
     out: ResponseOutparam,
     handle: impl FnOnce(&Request) -> Response,
 ) {
     let request = read_request(incoming).await;
+    let id = request_id::from_header(request.header(REQUEST_ID_HEADER));
+    record::begin(component, id.clone(), request.method.as_str());
     let mut response = handle(&request);
     if http::arrived_over_https(&request) {
         response = http::secure_for_https(response);
     }
-    write_response(out, response);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    let status = response.status().as_u16();
+    let status = if write_response(out, response) {
+        status
+    } else {
+        // Spin answers 500 (or cuts the response short) when the guest did not finish it.
+        500
+    };
+    log::request_ended(status);
 }
 
 async fn read_request(incoming: IncomingRequest) -> Request {
@@ -66,7 +83,8 @@ async fn read_body(incoming: IncomingRequest) -> Body {
     Body::Complete(body)
 }
 
-fn write_response(out: ResponseOutparam, response: Response) {
+/// Whether the response went to Spin whole.
+fn write_response(out: ResponseOutparam, response: Response) -> bool {
     let (parts, body) = response.into_parts();
     let entries: Vec<(String, Vec<u8>)> = parts
         .headers
@@ -77,16 +95,16 @@ fn write_response(out: ResponseOutparam, response: Response) {
         Ok(headers) => headers,
         Err(e) => {
             // Every header here was built by the app; a refusal is a bug. Spin answers 500.
-            eprintln!("response headers refused: {e:?}");
-            return;
+            log::error(500, &format!("response headers refused: {e:?}"));
+            return false;
         }
     };
     let outgoing = OutgoingResponse::new(headers);
     if outgoing.set_status_code(parts.status.as_u16()).is_err() {
-        eprintln!("status code {} refused", parts.status);
-        return;
+        log::error(500, &format!("status code {} refused", parts.status));
+        return false;
     }
-    send(out, outgoing, &body);
+    send(out, outgoing, &body)
 }
 
 /// Hands the response to Spin with its body. When the body's stream takes the whole body
@@ -96,15 +114,15 @@ fn write_response(out: ResponseOutparam, response: Response) {
 /// or the end of a chunked body) then waits for the client's delayed ACK, 40 ms on Linux.
 /// That happened on every request whose handler made Spin block a thread (each key-value
 /// or variable read does). With the body complete first, the response leaves in one write.
-fn send(out: ResponseOutparam, outgoing: OutgoingResponse, body: &[u8]) {
+fn send(out: ResponseOutparam, outgoing: OutgoingResponse, body: &[u8]) -> bool {
     // A fresh response's body can be taken, and written to, once.
     let Ok(outgoing_body) = outgoing.body() else {
-        eprintln!("response body already taken");
-        return;
+        log::error(500, "response body already taken");
+        return false;
     };
     let Ok(stream) = outgoing_body.write() else {
-        eprintln!("response body not writable");
-        return;
+        log::error(500, "response body not writable");
+        return false;
     };
     let room = stream.check_write().unwrap_or(0);
     let written = if u64::try_from(body.len()).is_ok_and(|len| len <= room) {
@@ -122,9 +140,11 @@ fn send(out: ResponseOutparam, outgoing: OutgoingResponse, body: &[u8]) {
         written && finish(outgoing_body)
     };
     if !written {
-        // Unfinished, Spin cuts the response short rather than pass it as complete.
-        eprintln!("could not send the response body");
+        // Unfinished, Spin cuts the response short rather than pass it as complete (the
+        // client may also have gone away).
+        log::error(500, "could not send the response body");
     }
+    written
 }
 
 fn finish(body: OutgoingBody) -> bool {

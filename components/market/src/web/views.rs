@@ -374,13 +374,18 @@ pub fn item_page(view: &ItemView) -> Markup {
 }
 
 /// The page for any error: the status, one sentence, and a way back.
-pub fn error_page(status: StatusCode, message: &str) -> Markup {
+/// The page of an error: what happened, and the request's reference, which a person can
+/// quote to the shop (it finds the request's log lines, and nothing else about it).
+pub fn error_page(status: StatusCode, message: &str, reference: Option<&str>) -> Markup {
     let title = status.canonical_reason().unwrap_or("Error");
     layout(
         title,
         html! {
             h1 { (title) }
             p.error-message { (message) }
+            @if let Some(reference) = reference {
+                p.reference { "Reference: " code { (reference) } }
+            }
             p { a href="/" { "Back to the marketplace" } }
         },
     )
