@@ -120,13 +120,18 @@ impl Stack {
     }
 
     /// What these services printed, as printed (no service prefix): the app's and
-    /// nginx's JSON lines, one per line.
+    /// nginx's JSON lines, one per line. `docker compose logs` passes what a container
+    /// wrote to stderr (the components' lines) on its own stderr: both are read.
     pub fn service_logs(&self, services: &[&str]) -> String {
         let mut args = vec!["logs", "--no-color", "--no-log-prefix"];
         args.extend(services);
         self.command(&args)
             .output()
-            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .map(|out| {
+                let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+                text.push_str(&String::from_utf8_lossy(&out.stderr));
+                text
+            })
             .unwrap_or_default()
     }
 

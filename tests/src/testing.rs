@@ -161,11 +161,14 @@ async fn spawn_with(
 }
 
 /// The lines of a log that are JSON objects: the components' (and nginx's) structured
-/// lines, without the plain lines Spin prints itself.
+/// lines, without the plain lines Spin prints itself. Each is read from its first brace,
+/// as `scripts/ops-report` reads them: `docker compose logs` starts every line with a
+/// terminal escape (`ESC[2K`), even with `--no-color` and `--ansi never`.
 pub fn json_lines(log: &str) -> Vec<serde_json::Value> {
     log.lines()
-        .filter(|line| line.starts_with('{'))
-        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter_map(|line| line.find('{').map(|start| &line[start..]))
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(serde_json::Value::is_object)
         .collect()
 }
 

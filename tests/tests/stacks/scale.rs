@@ -1,13 +1,14 @@
 //! docker-compose.yml with compose.scale.yml: three app replicas behind nginx sharing
 //! the listing cache in Redis.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::compose::Stack;
-use market_tests::testing::{TestResponse, project_dir, send_to};
+use market_tests::testing::{TestResponse, json_lines, project_dir, send_to};
 
 use crate::{item, list_by_api};
 
@@ -88,4 +89,53 @@ async fn replicas_behind_nginx_share_writes_at_once_and_never_sell_a_unit_twice(
         .count();
     assert_eq!((sold, refused), (10, 20), "{responses:?}");
     assert_eq!(item(&stack, id).await["quantity"], 0);
+
+    every_buy_is_in_the_logs_with_the_replica_that_answered(&stack, &responses).await;
+}
+
+/// The buys' outcomes, as an operator counts them from `docker compose logs app nginx`:
+/// each buy's request line (from whichever replica answered) says sold or sold out, and
+/// nginx's access line names that replica; the replicas all took part.
+async fn every_buy_is_in_the_logs_with_the_replica_that_answered(
+    stack: &Stack,
+    responses: &[TestResponse],
+) {
+    let ids: Vec<&str> = responses
+        .iter()
+        .map(|response| response.header("x-request-id").unwrap())
+        .collect();
+    let started = std::time::Instant::now();
+    loop {
+        let lines = json_lines(&stack.service_logs(&["app", "nginx"]));
+        let of = |id: &str, kind: &str| {
+            lines
+                .iter()
+                .find(|line| line["request_id"] == id && line["kind"] == kind)
+                .cloned()
+        };
+        let found: Option<Vec<(serde_json::Value, serde_json::Value)>> = ids
+            .iter()
+            .map(|id| Some((of(id, "request")?, of(id, "access")?)))
+            .collect();
+        if let Some(found) = found {
+            let outcomes = |outcome: &str| {
+                found
+                    .iter()
+                    .filter(|(request, _)| request["outcome"] == outcome)
+                    .count()
+            };
+            assert_eq!((outcomes("sold"), outcomes("sold_out")), (10, 20));
+            let replicas: HashSet<&str> = found
+                .iter()
+                .map(|(_, access)| access["upstream"].as_str().unwrap())
+                .collect();
+            assert_eq!(replicas.len(), REPLICAS, "{replicas:?}");
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not every buy has a request and an access line"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }

@@ -67,6 +67,9 @@ impl Line {
             match c {
                 '"' => self.0.push_str("\\\""),
                 '\\' => self.0.push_str("\\\\"),
+                '\n' => self.0.push_str("\\n"),
+                '\t' => self.0.push_str("\\t"),
+                '\r' => self.0.push_str("\\r"),
                 c if c < ' ' || c == '\u{7f}' => {
                     let _ = write!(self.0, "\\u{:04x}", u32::from(c));
                 }
