@@ -16,6 +16,8 @@ use crate::process;
 /// app service (its parameters follow, up to `;`).
 const UPSTREAM_START: &str = "server app:3000";
 const LISTEN_LINE: &str = "listen 80;";
+/// The access log of the container, here in the test's folder.
+const ACCESS_LOG: &str = "/var/log/nginx/access.log";
 /// The per-address limits of `conf.d/default.conf`.
 const PER_ADDRESS_LIMIT_LINES: [&str; 2] = [
     "limit_req zone=writes burst=20 nodelay;",
@@ -85,7 +87,12 @@ impl Nginx {
                 site = site.replace(line, "");
             }
         }
-        let site = site.replace(LISTEN_LINE, &format!("listen {addr};"));
+        let site = site
+            .replace(LISTEN_LINE, &format!("listen {addr};"))
+            .replace(
+                ACCESS_LOG,
+                &dir.join("logs/access.log").display().to_string(),
+            );
         std::fs::write(dir.join("conf.d/default.conf"), site)?;
         // The project's main config, whatever site is tested under it.
         let main_path = crate::testing::project_dir().join("nginx.conf");
@@ -178,10 +185,7 @@ fn main_config(main: &str, dir: &Path) -> anyhow::Result<String> {
             format!("{dir}/logs/error.log warn"),
         ),
         ("/run/nginx.pid", format!("{dir}/nginx.pid")),
-        (
-            "/var/log/nginx/access.log",
-            format!("{dir}/logs/access.log"),
-        ),
+        (ACCESS_LOG, format!("{dir}/logs/access.log")),
         (
             "include /etc/nginx/conf.d/*.conf;",
             format!(

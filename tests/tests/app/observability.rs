@@ -425,6 +425,21 @@ async fn spin_exports_the_trace_of_a_sell_under_the_request_id_with_its_postgres
         .await
         .unwrap();
     let names: Vec<&str> = spans.iter().map(|span| span.name.as_str()).collect();
+    println!("the trace {id} as received:");
+    for span in &spans {
+        let shown: Vec<String> = ["http.route", "http.response.status_code", "db.system"]
+            .iter()
+            .filter_map(|key| Some(format!("{key}={}", span.attributes.get(*key)?)))
+            .collect();
+        let name: String = span.name.split_whitespace().collect::<Vec<_>>().join(" ");
+        println!(
+            "  span {} parent {} {:.90} {}",
+            span.span_id,
+            span.parent_span_id,
+            name,
+            shown.join(" ")
+        );
+    }
     assert!(
         spans.iter().all(|span| span.service == "marketplace"),
         "{spans:#?}"
@@ -463,6 +478,11 @@ async fn spin_exports_the_trace_of_a_sell_under_the_request_id_with_its_postgres
         .await
         .unwrap();
     assert_eq!(record.attributes["component_id"], "items");
+    println!(
+        "its log record: {:?} {}",
+        record.attributes,
+        record.body.trim_end()
+    );
     let line: Value = serde_json::from_str(&record.body).unwrap();
     assert_eq!(
         (&line["use_case"], &line["outcome"]),
