@@ -170,6 +170,16 @@ async fn a_clients_request_id_is_kept_only_when_well_formed() {
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
     let id = id_of(&refused);
     assert!(refused.text().contains(&id), "{}", refused.text());
+    let access = json_lines(&nginx.access_log());
+    let line = access
+        .iter()
+        .find(|line| line["request_id"] == id.as_str())
+        .unwrap();
+    assert_eq!(
+        line["path"], "/health",
+        "the path asked for, not nginx's error page"
+    );
+    assert_eq!(line["status"], 404);
 
     // Straight to Spin (no nginx in front): the app gives the request an id of its own.
     let direct = app.get("/").await;
@@ -310,7 +320,10 @@ async fn a_sell_a_browse_and_buys_each_log_one_line_with_what_they_came_to() {
     assert_eq!(count("buy", "sold"), 1);
     assert_eq!(count("buy", "replayed"), 1);
     assert_eq!(count("buy", "sold_out"), 1);
-    let browses: Vec<&Value> = lines.iter().filter(|line| line["route"] == "/").collect();
+    let browses: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["kind"] == "request" && line["route"] == "/")
+        .collect();
     let hits = browses.iter().filter(|line| line["cache"] == "hit").count();
     let misses = browses
         .iter()
@@ -369,27 +382,22 @@ fn ops_report(log: &str) -> Value {
 
 #[tokio::test]
 async fn a_password_in_the_connection_string_never_reaches_the_log() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    drop(std::net::TcpListener::bind(closed));
-    let url = format!(
-        "postgres://market_app:Never-Logged-9f3b@127.0.0.1:{}/market?sslmode=disable",
-        closed.port()
-    );
-    let app = spawn_app_with_variables(HashMap::from([
-        ("db_url", url),
-        ("db_port", closed.port().to_string()),
-    ]))
-    .await;
-    assert_eq!(app.get("/").await.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        app.get("/api/items/1").await.status,
-        StatusCode::SERVICE_UNAVAILABLE
-    );
+    // A port the allowed hosts do not name: Spin refuses the address, and its error (the
+    // cause) names it, without the user and password (Spin 4.0.2). Causes that do quote
+    // a password are masked by `redact`, whose unit tests cover each shape.
+    let url = "postgres://market_app:Never-Logged-9f3b@127.0.0.1:1/market?sslmode=disable";
+    let app = spawn_app_with_variables(HashMap::from([("db_url", url.to_owned())])).await;
+    assert_eq!(app.get("/").await.status, StatusCode::INTERNAL_SERVER_ERROR);
     let log = app.log();
-    assert!(log.contains("\"kind\":\"error\""), "{log}");
+    let causes: Vec<String> = json_lines(&log)
+        .iter()
+        .filter(|line| line["kind"] == "error")
+        .map(|line| line["cause"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        causes.iter().any(|cause| cause.contains("not permitted")),
+        "the refused address is the cause: {causes:?}"
+    );
     assert!(!log.contains("Never-Logged-9f3b"), "{log}");
 }
 

@@ -130,8 +130,20 @@ fn event_line(record: Option<&Record>, level: Level, status: Option<u16>, cause:
     if let Some(status) = status {
         line.number("status", status.into());
     }
-    line.text("cause", &redact(cause));
+    line.text("cause", &redact(shortened(cause)));
     line.finish()
+}
+
+/// The longest cause a line keeps, in bytes: a log line stays one short line.
+const MAX_CAUSE_BYTES: usize = 2048;
+
+/// `cause` cut at [`MAX_CAUSE_BYTES`] (on a character boundary).
+fn shortened(cause: &str) -> &str {
+    let mut end = cause.len().min(MAX_CAUSE_BYTES);
+    while !cause.is_char_boundary(end) {
+        end -= 1;
+    }
+    &cause[..end]
 }
 
 /// Writes the request line for the request being served, which ends with `status`.
@@ -164,21 +176,27 @@ pub fn warn(cause: &str) {
 /// One line, in one write, so lines of concurrent instances never interleave (and Spin's
 /// OTLP export makes each write one log record).
 ///
-/// In Spin the write is not flushed: Spin's stderr stream takes the line and writes it
-/// on after the guest moves on, while a flushed write waits for that (Rust's
-/// `std::io::stderr` flushes every write). The wait cost a cached page ~8 % more CPU in
-/// Spin; unflushed it is within noise, and no line was lost in 46,000 requests.
+/// In Spin the write is not flushed: Rust's `std::io::stderr` flushes every write, and
+/// in an A/B run that cost a cached page about 8 % more of Spin's CPU, while the
+/// unflushed write measured within noise (bench/notes.md); no line was lost in 46,000
+/// requests. Spin's stream takes a line of any size a log line has (lines are short:
+/// causes are cut at 2 KiB); only if it had no room would the line wait, 4 KiB at a time
+/// (the most one blocking write takes).
 #[cfg(target_arch = "wasm32")]
 fn write_line(line: &str) {
     let stream = wasi::cli::stderr::get_stderr();
     let fits = stream
         .check_write()
         .is_ok_and(|room| room >= line.len() as u64);
-    let _ = if fits {
-        stream.write(line.as_bytes())
+    if fits {
+        let _ = stream.write(line.as_bytes());
     } else {
-        stream.blocking_write_and_flush(line.as_bytes())
-    };
+        for chunk in line.as_bytes().chunks(4096) {
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// Native builds (the unit tests) write to the process' stderr.
@@ -219,25 +237,29 @@ pub fn redact(text: &str) -> String {
     redact_settings(&out)
 }
 
-/// `password=secret` (and `password = 'secret'`) becomes `password=***`.
+/// The value of a `password` setting becomes `***`: `password=secret`,
+/// `password = 'two words'`, `"password":"secret"`, `password: Some("secret")`. The word
+/// alone (Postgres' "password authentication failed") is left as it is.
 fn redact_settings(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.to_ascii_lowercase().find("password") {
         let (before, after) = rest.split_at(at + "password".len());
         out.push_str(before);
-        let value = after.trim_start_matches([' ', '=', ':']);
-        if value.len() == after.len() {
+        // A setting: an optional closing quote of a JSON key, then `=` or `:`.
+        let key_end = after.strip_prefix('"').unwrap_or(after).trim_start();
+        let Some(separated) = key_end.strip_prefix(['=', ':']) else {
             rest = after;
             continue;
-        }
+        };
+        let mut value = separated.trim_start();
+        value = value.strip_prefix("Some(").unwrap_or(value);
         out.push_str(&after[..after.len() - value.len()]);
-        let end = if let Some(quoted) = value.strip_prefix('\'') {
-            quoted.find('\'').map_or(value.len(), |end| end + 2)
-        } else {
-            value
-                .find(|c: char| c.is_whitespace() || matches!(c, '&' | '"' | ','))
-                .unwrap_or(value.len())
+        let end = match value.chars().next() {
+            Some(quote @ ('\'' | '"')) => value[1..].find(quote).map_or(value.len(), |end| end + 2),
+            _ => value
+                .find(|c: char| c.is_whitespace() || matches!(c, '&' | ',' | ')' | '}'))
+                .unwrap_or(value.len()),
         };
         out.push_str("***");
         rest = &value[end..];
@@ -310,15 +332,23 @@ mod tests {
                 "hunter2",
             ),
             ("Password = 'two words' host=db", "two words"),
+            ("password=\"hunter2\" host=db", "hunter2"),
+            ("{\"user\":\"m\",\"password\":\"hunter2\"}", "hunter2"),
+            (
+                "Config { password: Some(\"hunter2\"), host: \"db\" }",
+                "hunter2",
+            ),
         ] {
             let redacted = redact(cause);
             assert!(!redacted.contains(secret), "{redacted}");
             assert!(redacted.contains("***"), "{redacted}");
         }
-        assert_eq!(
-            redact("postgres://db:5432/market: connection refused"),
-            "postgres://db:5432/market: connection refused"
-        );
+        for kept in [
+            "postgres://db:5432/market: connection refused",
+            "password authentication failed for user \"market_app\"",
+        ] {
+            assert_eq!(redact(kept), kept);
+        }
     }
 
     #[test]
@@ -349,6 +379,15 @@ mod tests {
         assert_eq!(json["db_calls"], 1);
         assert_eq!(json["cache"], "bypass");
         assert_eq!(json["outcome"], "failed");
+    }
+
+    #[test]
+    fn a_long_cause_is_cut_on_a_character_boundary() {
+        let cause = "é".repeat(MAX_CAUSE_BYTES);
+        let line = event_line(None, Level::Error, Some(500), &cause);
+        let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let kept = json["cause"].as_str().unwrap();
+        assert!(kept.len() <= MAX_CAUSE_BYTES && kept.len() >= MAX_CAUSE_BYTES - 1);
     }
 
     #[test]

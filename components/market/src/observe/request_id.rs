@@ -1,9 +1,10 @@
 //! The request id that ties nginx's access log, the components' log lines, the error a
 //! person sees and Spin's trace together.
 //!
-//! The well-formed shape is nginx's own `$request_id`: 32 lower-case hex digits, not all
-//! zero. That is also a W3C trace id, so nginx passes it to Spin as the trace id of a
-//! `traceparent` and Spin's spans carry it (conf.d/default.conf).
+//! The well-formed shape is nginx's own `$request_id`: 32 lower-case hex digits whose
+//! second half is not all zero. That is also a W3C trace id, and its second half a valid
+//! parent span id, so nginx passes it to Spin in a `traceparent` and Spin's spans carry
+//! it (conf.d/default.conf).
 
 /// The header nginx sets, and the response carries back.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -14,7 +15,7 @@ const ID_BYTES: usize = 16;
 pub fn is_well_formed(text: &str) -> bool {
     text.len() == 2 * ID_BYTES
         && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        && text.bytes().any(|b| b != b'0')
+        && text.bytes().skip(ID_BYTES).any(|b| b != b'0')
 }
 
 /// The id nginx gave the request when it is well-formed, else a new one: a request that
@@ -37,7 +38,7 @@ fn new_id() -> String {
             .as_nanos();
         bytes = nanos.to_be_bytes();
     }
-    bytes[0] |= 1; // never all zeros
+    bytes[ID_BYTES - 1] |= 1; // the second half never all zeros
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -55,6 +56,7 @@ mod tests {
             "4bf92f3577b34da6a3ce929d0e0e473",
             "4bf92f3577b34da6a3ce929d0e0e4736a",
             "00000000000000000000000000000000",
+            "4bf92f3577b34da60000000000000000",
             "4bf92f3577b34da6-3ce929d0e0e4736",
             "\"},\"level\":\"forged\"",
         ] {
