@@ -148,29 +148,24 @@ fn shortened(cause: &str) -> &str {
 
 /// Writes the request line for the request being served, which ends with `status`.
 pub fn request_ended(status: u16) {
-    if let Some(record) = record::current() {
-        write_line(&request_line(&record, status, SystemTime::now()));
+    let line = record::with_current(|record| {
+        record.map(|record| request_line(record, status, SystemTime::now()))
+    });
+    if let Some(line) = line {
+        write_line(&line);
     }
 }
 
 /// Writes an error line: the request failed with `status` because of `cause`.
 pub fn error(status: u16, cause: &str) {
-    write_line(&event_line(
-        record::current().as_ref(),
-        Level::Error,
-        Some(status),
-        cause,
-    ));
+    let line = record::with_current(|record| event_line(record, Level::Error, Some(status), cause));
+    write_line(&line);
 }
 
 /// Writes a warning: the request goes on, degraded, because of `cause`.
 pub fn warn(cause: &str) {
-    write_line(&event_line(
-        record::current().as_ref(),
-        Level::Warn,
-        None,
-        cause,
-    ));
+    let line = record::with_current(|record| event_line(record, Level::Warn, None, cause));
+    write_line(&line);
 }
 
 /// One line, in one write, so lines of concurrent instances never interleave (and Spin's

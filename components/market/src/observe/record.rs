@@ -124,19 +124,15 @@ pub fn outcome(outcome: &'static str) {
     });
 }
 
-/// The id of the request being served, if one began on this thread.
-pub fn request_id() -> Option<String> {
-    CURRENT.with(|current| {
-        current
-            .borrow()
-            .as_ref()
-            .map(|record| record.request_id.clone())
-    })
+/// `read` of what was noted so far about the request being served (`None` before one
+/// began on this thread), without copying it.
+pub fn with_current<T>(read: impl FnOnce(Option<&Record>) -> T) -> T {
+    CURRENT.with(|current| read(current.borrow().as_ref()))
 }
 
-/// A copy of what was noted so far.
-pub fn current() -> Option<Record> {
-    CURRENT.with(|current| current.borrow().clone())
+/// The id of the request being served, if one began on this thread.
+pub fn request_id() -> Option<String> {
+    with_current(|record| record.map(|record| record.request_id.clone()))
 }
 
 #[cfg(test)]
@@ -145,6 +141,7 @@ mod tests {
 
     #[test]
     fn notes_add_up_for_the_request_being_served_only() {
+        let current = || with_current(|record| record.cloned());
         route("/ignored");
         assert!(
             current().is_none(),

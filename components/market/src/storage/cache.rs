@@ -237,8 +237,7 @@ pub fn first_page(
     render: impl FnOnce(&ItemsPage) -> Result<String, AppError>,
 ) -> Result<String, AppError> {
     if !enabled() {
-        record::cache(CacheUse::Bypass);
-        return from_postgres(render);
+        return bypassing(render);
     }
     let key = view.key();
     let read = Store::open().and_then(|store| Ok((store.read(key)?, store)));
@@ -246,8 +245,7 @@ pub fn first_page(
         Ok(read) => read,
         Err(e) => {
             log::warn(&format!("listing cache unavailable, reading Postgres: {e}"));
-            record::cache(CacheUse::Bypass);
-            return from_postgres(render);
+            return bypassing(render);
         }
     };
     if noted.value.is_none() {
@@ -259,8 +257,7 @@ pub fn first_page(
             Ok(started) => noted = started,
             Err(e) => {
                 log::warn(&format!("listing cache not started: {e}"));
-                record::cache(CacheUse::Bypass);
-                return from_postgres(render);
+                return bypassing(render);
             }
         }
     }
@@ -291,6 +288,25 @@ fn from_postgres(
         None,
         PAGE_SIZE,
     )?)
+}
+
+/// The first page from Postgres when the cache is off or out of reach.
+fn bypassing(
+    render: impl FnOnce(&ItemsPage) -> Result<String, AppError>,
+) -> Result<String, AppError> {
+    record::cache(CacheUse::Bypass);
+    from_postgres(render)
+}
+
+/// A page of a listing the cache does not keep (a search, a later page, another size),
+/// read from Postgres; noted as a bypass of the cache.
+pub fn uncached_page(
+    listing: &Listing,
+    before: Option<ItemId>,
+    limit: u32,
+) -> Result<ItemsPage, AppError> {
+    record::cache(CacheUse::Bypass);
+    db::list_items_before(&db::open()?, listing, before, limit)
 }
 
 /// Makes every cached rendering stale: a new tombstone in its place. Called after each

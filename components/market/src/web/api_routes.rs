@@ -4,7 +4,6 @@
 use crate::domain::error::AppError;
 use crate::domain::item::ItemId;
 use crate::domain::listing::{BEFORE_PARAM, Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
-use crate::observe::record::{self, CacheUse};
 use crate::storage::{cache, config, db};
 use crate::use_cases::{buy::buy, sell::sell};
 use crate::web::api;
@@ -33,8 +32,7 @@ pub fn list_items(request: &Request) -> Result<Response, AppError> {
     if cache::serves(&listing, before, limit) {
         return Ok(http::json_text(StatusCode::OK, cached_first_page()?));
     }
-    record::cache(CacheUse::Bypass);
-    let page = db::list_items_before(&db::open()?, &listing, before, limit)?;
+    let page = cache::uncached_page(&listing, before, limit)?;
     let body = api::page_json(&page, &config::currency()?);
     Ok(http::json(StatusCode::OK, &body))
 }

@@ -6,7 +6,6 @@ use crate::domain::error::AppError;
 use crate::domain::item::{Currency, FieldErrors, Item, ItemId};
 use crate::domain::listing::{Listing, PAGE_SIZE};
 use crate::domain::token::random_token;
-use crate::observe::record::{self, CacheUse};
 use crate::storage::cache;
 use crate::storage::config;
 use crate::storage::db;
@@ -149,8 +148,7 @@ pub fn render(
                 None,
             )
         } else {
-            record::cache(CacheUse::Bypass);
-            let page = db::list_items_before(&db::open()?, listing, before, PAGE_SIZE)?;
+            let page = cache::uncached_page(listing, before, PAGE_SIZE)?;
             let view = ListingView {
                 page: &page,
                 listing,
