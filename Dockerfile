@@ -1,4 +1,4 @@
-# Builds the three Spin components and the migration runner, then packs them into
+# Builds the four Spin components and the migration runner, then packs them into
 #   app     - the official Spin image running the marketplace
 #   migrate - a slim image that applies migrations/sql and exits
 #   dev     - Rust + Spin, for `spin watch` (docker compose -f ... -f compose.dev.yml)
@@ -16,11 +16,12 @@ FROM toolchain AS build
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target,id=marketplace-target \
-    cargo build --locked --release --target wasm32-wasip2 -p pages -p items -p health \
+    cargo build --locked --release --target wasm32-wasip2 -p pages -p items -p health -p accounts \
  && cargo build --locked --release -p migrations --features runner --bin migrate \
  && mkdir -p /out \
  && cp target/wasm32-wasip2/release/pages.wasm target/wasm32-wasip2/release/items.wasm \
-       target/wasm32-wasip2/release/health.wasm target/release/migrate /out/
+       target/wasm32-wasip2/release/health.wasm target/wasm32-wasip2/release/accounts.wasm \
+       target/release/migrate /out/
 
 FROM debian:bookworm-slim AS migrate
 COPY --from=build /out/migrate /usr/local/bin/migrate
@@ -43,11 +44,12 @@ CMD ["watch", "--", "--listen", "0.0.0.0:3000", "--runtime-config-file", "runtim
 FROM spin AS app
 WORKDIR /app
 COPY spin.toml runtime-config.toml ./
-COPY --from=build /out/pages.wasm /out/items.wasm /out/health.wasm target/wasm32-wasip2/release/
+COPY --from=build /out/pages.wasm /out/items.wasm /out/health.wasm /out/accounts.wasm \
+     target/wasm32-wasip2/release/
 COPY docker/app-entrypoint.sh /usr/local/bin/app-entrypoint
 # Not root, and nothing written to disk: runtime-config.toml leaves Spin no state or log
 # directory, and Wasmtime's compilation cache (under $HOME) is off, so every start
-# compiles the three components (about a second).
+# compiles the four components (about a second).
 USER 65532:65532
 ENV DISABLE_WASMTIME_CACHE=true
 EXPOSE 3000

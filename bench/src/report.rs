@@ -432,7 +432,7 @@ impl Report {
         self.write_floor_ratios(&mut out)?;
 
         writeln!(out, "\n## Size and cost per request\n")?;
-        for component in ["pages", "items", "health"] {
+        for component in ["pages", "items", "health", "accounts"] {
             let path = project_dir().join(format!("target/wasm32-wasip2/release/{component}.wasm"));
             if let Ok(meta) = std::fs::metadata(&path) {
                 writeln!(out, "- `{component}.wasm`: {} KiB", meta.len() / 1024)?;

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use hyper::Method;
 use serde_json::Value;
 
-use crate::testing::{TestResponse, send_to};
+use crate::testing::{TestPerson, TestResponse, send_to, sign_up_at};
 
 /// How long `up --build --wait` may take: a cold build of the components in the image
 /// (about 80 s on 2 cores), or the first build inside the dev container (about 60 s).
@@ -24,6 +24,8 @@ pub struct Stack {
     dir: PathBuf,
     files: Vec<String>,
     pub port: u16,
+    /// The person who lists and buys through the stack, signed up on first use.
+    shopper: tokio::sync::OnceCell<TestPerson>,
 }
 
 impl Stack {
@@ -36,6 +38,7 @@ impl Stack {
             dir: dir.to_path_buf(),
             files: files.iter().map(|file| (*file).to_owned()).collect(),
             port,
+            shopper: tokio::sync::OnceCell::new(),
         };
         stack.compose(&["down", "--volumes", "--remove-orphans"])?;
         Ok(stack)
@@ -51,9 +54,22 @@ impl Stack {
         send_to(self.addr(), Method::GET, path, &[], Bytes::new()).await
     }
 
-    /// `POST path` with a JSON body through nginx, as a program using the API does.
+    /// The person who lists and buys through this stack: signed up through nginx (the
+    /// forms) the first time it is asked for.
+    pub async fn shopper(&self) -> anyhow::Result<&TestPerson> {
+        self.shopper
+            .get_or_try_init(|| sign_up_at(self.addr(), "Compose shopper"))
+            .await
+    }
+
+    /// `POST path` with a JSON body through nginx, as a program of the [`Stack::shopper`]
+    /// using the API does.
     pub async fn post_json(&self, path: &str, body: &str) -> anyhow::Result<TestResponse> {
-        let headers = [("content-type", "application/json")];
+        let bearer = self.shopper().await?.bearer();
+        let headers = [
+            ("content-type", "application/json"),
+            ("authorization", bearer.as_str()),
+        ];
         send_to(
             self.addr(),
             Method::POST,

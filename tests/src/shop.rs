@@ -10,7 +10,7 @@ use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use serde_json::json;
 
-use crate::testing::{TestApp, TestResponse, send_to};
+use crate::testing::{TestApp, TestResponse, send_to, shopper};
 
 /// An item as a program lists it through the API: valid, with any field changed.
 #[derive(Debug, Clone)]
@@ -149,7 +149,7 @@ pub async fn post_buy_form(app: &TestApp, id: i64, cookie: &str, body: &str) -> 
     .await
 }
 
-/// `POST /api/items` with this body and `Idempotency-Key`.
+/// `POST /api/items` with this body and `Idempotency-Key`, as the shopper.
 pub async fn create_with_key(app: &TestApp, key: &str, body: &str) -> TestResponse {
     app.send(
         Method::POST,
@@ -157,13 +157,14 @@ pub async fn create_with_key(app: &TestApp, key: &str, body: &str) -> TestRespon
         &[
             ("content-type", "application/json"),
             ("idempotency-key", key),
+            ("authorization", &shopper().bearer()),
         ],
         body.to_owned(),
     )
     .await
 }
 
-/// `POST /api/items/{id}/buy` of `quantity` with this `Idempotency-Key`.
+/// `POST /api/items/{id}/buy` of `quantity` with this `Idempotency-Key`, as the shopper.
 pub async fn buy_with_key(app: &TestApp, id: i64, key: &str, quantity: i32) -> TestResponse {
     app.send(
         Method::POST,
@@ -171,6 +172,7 @@ pub async fn buy_with_key(app: &TestApp, id: i64, key: &str, quantity: i32) -> T
         &[
             ("content-type", "application/json"),
             ("idempotency-key", key),
+            ("authorization", &shopper().bearer()),
         ],
         format!(r#"{{"quantity":{quantity}}}"#),
     )
@@ -204,7 +206,11 @@ pub async fn race_readers_and_writers(addrs: &[SocketAddr]) {
         let name = format!("Raced {n}");
         let item = json!({"name": name, "quantity": 1, "price": "1.00", "description": "d"});
         let (writer, reader) = (addrs[n % addrs.len()], addrs[(n + 1) % addrs.len()]);
-        let json = [("content-type", "application/json")];
+        let bearer = shopper().bearer();
+        let json = [
+            ("content-type", "application/json"),
+            ("authorization", bearer.as_str()),
+        ];
         let created = send_to(
             writer,
             Method::POST,

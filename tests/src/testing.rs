@@ -94,7 +94,161 @@ pub async fn create_database(admin_url: &str) -> String {
     db.batch_execute("CREATE EXTENSION pg_stat_statements")
         .await
         .expect("pg_stat_statements (the cluster preloads it)");
+    add_person(&db, shopper()).await;
     db_url
+}
+
+/// A person with an account, signed in on one browser (`session`) and holding one API
+/// token, as a test arranges them.
+#[derive(Debug, Clone)]
+pub struct TestPerson {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    /// The session id of the browser they are signed in on.
+    pub session: String,
+    pub token: String,
+}
+
+/// The password of every person a test arranges.
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+impl TestPerson {
+    /// A new person (not yet stored) named `name`, with a fresh session id and token.
+    pub fn new(name: &str) -> Self {
+        use market::domain::account::Secret;
+        let session = Secret::new_session_id().unwrap().expose().to_owned();
+        Self {
+            name: name.to_owned(),
+            email: format!(
+                "{}.{}@example.com",
+                name.to_lowercase().replace(' ', "."),
+                &session[..8]
+            ),
+            password: TEST_PASSWORD.to_owned(),
+            session,
+            token: Secret::new_api_token().unwrap().expose().to_owned(),
+        }
+    }
+
+    /// The `Cookie` of their browser.
+    pub fn session_cookie(&self) -> String {
+        format!("session={}", self.session)
+    }
+
+    /// The `Authorization` of their programs.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+}
+
+/// The person every test database has, who lists and buys in the tests that are not
+/// about who may: the same secrets in every database of this process.
+pub fn shopper() -> &'static TestPerson {
+    static SHOPPER: OnceLock<TestPerson> = OnceLock::new();
+    SHOPPER.get_or_init(|| TestPerson::new("Shopper"))
+}
+
+/// Signs a new person named `name` up through the app at `addr` as a browser does (the
+/// sign-up form, then a token from the account page), and returns them signed in.
+pub async fn sign_up_at(addr: SocketAddr, name: &str) -> anyhow::Result<TestPerson> {
+    let mut person = TestPerson::new(name);
+    let page = send_to(addr, Method::GET, "/account/sign-up", &[], Bytes::new()).await?;
+    anyhow::ensure!(
+        page.status == StatusCode::OK,
+        "sign-up page: {}",
+        page.status
+    );
+    let csrf = page
+        .cookie("csrf")
+        .ok_or_else(|| anyhow::anyhow!("the sign-up page set no csrf cookie"))?;
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (field, value) in hidden_fields(&page.text(), "/account/sign-up") {
+        form.append_pair(&field, &value);
+    }
+    form.append_pair("email", &person.email)
+        .append_pair("display_name", name)
+        .append_pair("password", &person.password);
+    let form_headers = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("cookie", csrf.as_str()),
+    ];
+    let signed_up = send_to(
+        addr,
+        Method::POST,
+        "/account/sign-up",
+        &form_headers,
+        form.finish().into(),
+    )
+    .await?;
+    anyhow::ensure!(
+        signed_up.status == StatusCode::SEE_OTHER,
+        "sign-up: {} {}",
+        signed_up.status,
+        signed_up.text()
+    );
+    let session = signed_up
+        .cookie("session")
+        .ok_or_else(|| anyhow::anyhow!("signing up set no session cookie"))?;
+    person.session = session.trim_start_matches("session=").to_owned();
+    let cookies = format!("{csrf}; {session}");
+    let token = csrf.trim_start_matches("csrf=");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf_token", token)
+        .append_pair("token_name", "tests")
+        .finish();
+    let headers = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("cookie", cookies.as_str()),
+    ];
+    let created = send_to(addr, Method::POST, "/account/tokens", &headers, body.into()).await?;
+    anyhow::ensure!(
+        created.status == StatusCode::CREATED,
+        "creating a token: {} {}",
+        created.status,
+        created.text()
+    );
+    person.token = shown_token(&created.text())
+        .ok_or_else(|| anyhow::anyhow!("the account page shows no new token"))?;
+    Ok(person)
+}
+
+/// The API token an account page shows once after creating it.
+pub fn shown_token(html: &str) -> Option<String> {
+    let (_, rest) = html.split_once(r#"id="new-token-value">"#)?;
+    Some(rest.split('<').next()?.to_owned())
+}
+
+/// Stores `person` in the database behind `db`, as signing up, signing in and creating
+/// a token would (the password hashed once per process: Argon2 is slow on purpose).
+pub async fn add_person(db: &tokio_postgres::Client, person: &TestPerson) {
+    use market::domain::account::{Password, Secret, hash_password};
+    static HASH: OnceLock<String> = OnceLock::new();
+    let hash = HASH.get_or_init(|| {
+        hash_password(&Password::parse_new(TEST_PASSWORD).unwrap()).expect("hashing")
+    });
+    let digest = |secret: &str, parse: fn(&str) -> Option<Secret>| {
+        parse(secret).expect("a well-formed secret").digest()
+    };
+    db.execute(
+        "WITH account AS (
+             INSERT INTO accounts (email, display_name, password_hash)
+             VALUES ($1, $2, $3) RETURNING id
+         ), session AS (
+             INSERT INTO sessions (token_hash, account_id) SELECT $4, id FROM account
+         )
+         INSERT INTO api_tokens (account_id, name, token_hash)
+         SELECT id, 'tests', $5 FROM account",
+        &[
+            &person.email,
+            &person.name,
+            hash,
+            &digest(&person.session, Secret::parse_session_id),
+            &digest(&person.token, Secret::parse_api_token),
+        ],
+    )
+    .await
+    .expect("arranging a person");
 }
 
 /// The connection string the app uses for the database at `db_url`: the same database
@@ -315,19 +469,33 @@ impl TestApp {
         self.send(Method::GET, path, &[], Bytes::new()).await
     }
 
+    /// Posts JSON as a program of the [`shopper`] (with their API token).
     pub async fn post_json(&self, path: &str, body: &str) -> TestResponse {
+        let bearer = shopper().bearer();
         self.send(
             Method::POST,
             path,
-            &[("content-type", "application/json")],
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &bearer),
+            ],
             body.to_owned(),
         )
         .await
     }
 
-    /// Loads the home page and returns the CSRF cookie and form token it handed out.
+    /// Loads the home page as the [`shopper`]'s browser and returns its cookies (the
+    /// session and the CSRF cookie the page handed out) and the form token.
     pub async fn csrf(&self) -> (String, String) {
-        let page = self.get("/").await;
+        self.csrf_as(shopper()).await
+    }
+
+    /// The same, as `person`'s browser.
+    pub async fn csrf_as(&self, person: &TestPerson) -> (String, String) {
+        let session = person.session_cookie();
+        let page = self
+            .send(Method::GET, "/", &[("cookie", &session)], Bytes::new())
+            .await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text());
         let cookie = page
             .cookie("csrf")
@@ -335,7 +503,7 @@ impl TestApp {
         let token = cookie.trim_start_matches("csrf=").to_owned();
         let html = page.text();
         assert!(html.contains(&format!(r#"name="csrf_token" value="{token}""#)));
-        (cookie, token)
+        (format!("{cookie}; {session}"), token)
     }
 
     /// Posts the sell form as a browser would, with a valid CSRF cookie and token.
@@ -378,17 +546,20 @@ pub struct FilledForm {
 }
 
 impl FilledForm {
-    /// Loads the home page at `addr` and fills in its form that posts to `action`.
+    /// Loads the home page at `addr` as the browser signed in with `session` (a
+    /// `Cookie` value) and fills in its form that posts to `action`.
     pub async fn from_home(
         addr: SocketAddr,
+        session: &str,
         action: &str,
         fields: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
-        let home = send_to(addr, Method::GET, "/", &[], Bytes::new()).await?;
+        let home = send_to(addr, Method::GET, "/", &[("cookie", session)], Bytes::new()).await?;
         anyhow::ensure!(home.status == StatusCode::OK, "GET / got {}", home.status);
-        let cookie = home
+        let csrf = home
             .cookie("csrf")
             .ok_or_else(|| anyhow::anyhow!("the home page set no csrf cookie"))?;
+        let cookie = format!("{csrf}; {session}");
         let hidden = hidden_fields(&home.text(), action);
         anyhow::ensure!(!hidden.is_empty(), "the home page has no form to {action}");
         let mut form = form_urlencoded::Serializer::new(String::new());
@@ -420,7 +591,7 @@ impl FilledForm {
         .await
     }
 
-    /// The CSRF cookie the page set, for following the redirect as the same browser.
+    /// The browser's cookies (CSRF and session), for following the redirect as it.
     pub fn cookie(&self) -> &str {
         &self.cookie
     }

@@ -1,6 +1,7 @@
-//! The item resource: its page `/items/{id}` and the form writes `POST /items` and
-//! `POST /items/{id}/buy` for people (`market::web::item_forms`), and `/api/items` (list
-//! and create), `/api/items/{id}` and `/api/items/{id}/buy` for programs
+//! The item resource: its page `/items/{id}`, the form writes `POST /items` and
+//! `POST /items/{id}/buy`, and its seller's `/items/{id}/edit` and `/items/{id}/withdraw`
+//! for people (`market::web::item_forms`); and `/api/items` (list and create),
+//! `/api/items/{id}` (read, change, withdraw) and `/api/items/{id}/buy` for programs
 //! (`market::web::api_routes`). This component only routes.
 //!
 //! By hand rather than with spin-sdk's `Router`: the router hands its handlers the SDK's
@@ -42,6 +43,23 @@ fn form_route(request: &Request) -> Result<Response, AppError> {
         request.expect_method(&[Method::POST])?;
         return item_forms::buy_from_form(request, id);
     }
+    if let Some(id) = item_action(&request.path, "/items/", "/edit") {
+        record::route("/items/{id}/edit");
+        return match request.method {
+            Method::GET | Method::HEAD => item_forms::edit_page(request, id),
+            Method::POST => item_forms::edit_from_form(request, id),
+            _ => Err(AppError::MethodNotAllowed(&[
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+            ])),
+        };
+    }
+    if let Some(id) = item_action(&request.path, "/items/", "/withdraw") {
+        record::route("/items/{id}/withdraw");
+        request.expect_method(&[Method::POST])?;
+        return item_forms::withdraw_from_form(request, id);
+    }
     let id = item_action(&request.path, "/items/", "").ok_or(AppError::NotFound)?;
     record::route("/items/{id}");
     request.expect_method(READ_ONLY)?;
@@ -69,8 +87,17 @@ fn api_route(request: &Request) -> Result<Response, AppError> {
     }
     let id = item_action(path, "/api/items/", "").ok_or(AppError::NotFound)?;
     record::route("/api/items/{id}");
-    request.expect_method(READ_ONLY)?;
-    api_routes::show_item(id)
+    match request.method {
+        Method::GET | Method::HEAD => api_routes::show_item(id),
+        Method::PATCH => api_routes::change_item(request, id),
+        Method::DELETE => api_routes::withdraw_item(request, id),
+        _ => Err(AppError::MethodNotAllowed(&[
+            Method::GET,
+            Method::HEAD,
+            Method::PATCH,
+            Method::DELETE,
+        ])),
+    }
 }
 
 /// The item id in `{prefix}{id}{suffix}`, e.g. `/items/7/buy`.

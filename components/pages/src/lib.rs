@@ -8,6 +8,7 @@ use market::observe::record;
 use market::web::errors::Audience;
 use market::web::http::{self, READ_ONLY, Request, Response, StatusCode};
 use market::web::pages::{self, FormState, VisitorCookies};
+use market::web::session;
 use market::web::views::STYLESHEET_PATH;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -38,7 +39,7 @@ fn route(request: &Request) -> Response {
 
 /// A page of the listing (newest first, or older than `?before=`; the whole listing or
 /// a search, `?q=`; in stock, or with sold-out items, `?sold_out=show`) above an empty
-/// sell form.
+/// sell form (for a signed-in visitor; the header names them).
 fn home_page(request: &Request) -> Result<Response, AppError> {
     let before = request
         .query_param(BEFORE_PARAM)
@@ -53,6 +54,7 @@ fn home_page(request: &Request) -> Result<Response, AppError> {
         request.query_param(SOLD_OUT_PARAM).as_deref(),
     )?;
     let visitor = VisitorCookies::read(request)?;
+    let viewer = session::viewer(request)?;
     let mut response = pages::render(
         StatusCode::OK,
         &listing,
@@ -61,6 +63,7 @@ fn home_page(request: &Request) -> Result<Response, AppError> {
             notice: visitor.notice,
             ..FormState::fresh(&visitor.csrf_token)
         },
+        viewer.as_ref(),
     )?;
     visitor.write(&mut response);
     Ok(response)

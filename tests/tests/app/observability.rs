@@ -12,8 +12,8 @@ use market_tests::otlp::{self, Receiver};
 use market_tests::redis::RedisServer;
 use market_tests::shop::{ApiItem, SellFields, buy_with_key, create_with_key};
 use market_tests::testing::{
-    FilledForm, TestApp, TestResponse, json_lines, send_to, spawn_app, spawn_app_with_environment,
-    spawn_app_with_own_cluster, spawn_app_with_variables,
+    FilledForm, TestApp, TestResponse, json_lines, send_to, shopper, spawn_app,
+    spawn_app_with_environment, spawn_app_with_own_cluster, spawn_app_with_variables,
 };
 use serde_json::Value;
 
@@ -227,6 +227,7 @@ async fn a_sell_a_browse_and_buys_each_log_one_line_with_what_they_came_to() {
     let description = "Hand-thrown, glazed in deep blue; one of a kind";
     let form = FilledForm::from_home(
         addr,
+        &shopper().session_cookie(),
         "/items",
         &SellFields::valid().with("description", description).pairs(),
     )

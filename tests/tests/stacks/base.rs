@@ -89,7 +89,8 @@ async fn a_person_sells_and_buys_with_the_forms(stack: &Stack) -> i64 {
         ("price", "12.50"),
         ("description", "Listed through nginx in the compose stack"),
     ];
-    let sell = FilledForm::from_home(addr, "/items", &fields)
+    let session = stack.shopper().await.unwrap().session_cookie();
+    let sell = FilledForm::from_home(addr, &session, "/items", &fields)
         .await
         .unwrap();
     let first = sell.submit(addr).await.unwrap();
@@ -130,7 +131,7 @@ async fn a_person_sells_and_buys_with_the_forms(stack: &Stack) -> i64 {
     let id = kettles[0]["id"].as_i64().unwrap();
 
     let action = format!("/items/{id}/buy");
-    let buy = FilledForm::from_home(addr, &action, &[("quantity", "2")])
+    let buy = FilledForm::from_home(addr, &session, &action, &[("quantity", "2")])
         .await
         .unwrap();
     let bought = buy.submit(addr).await.unwrap();

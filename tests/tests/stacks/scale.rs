@@ -18,9 +18,11 @@ const REPLICAS: usize = 3;
 /// edge is retried after the `Retry-After` it names, with the same key.
 async fn buy_one_politely(stack: &Stack, id: i64, buyer: usize) -> TestResponse {
     let key = format!("scale-buyer-{buyer}");
+    let bearer = stack.shopper().await.unwrap().bearer();
     let headers = [
         ("content-type", "application/json"),
         ("idempotency-key", key.as_str()),
+        ("authorization", bearer.as_str()),
     ];
     let path = format!("/api/items/{id}/buy");
     loop {

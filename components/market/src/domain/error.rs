@@ -14,6 +14,16 @@ pub enum AppError {
     BadRequest(String),
     /// A form post without a valid CSRF token.
     Forbidden,
+    /// A page or form that needs a signed-in person, asked for by a browser that is not
+    /// signed in; the path to come back to after signing in.
+    SignInRequired(String),
+    /// An API write without a token, or with one that is unknown or revoked (`sent`:
+    /// whether there was one at all).
+    Unauthenticated {
+        sent: bool,
+    },
+    /// Too many failed sign-ins with this email: the seconds to wait.
+    TooManyAttempts(u32),
     NotFound,
     /// The methods the path does accept.
     MethodNotAllowed(&'static [Method]),

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::account::AccountId;
+
 /// Longest item name, in characters, after trimming.
 pub const NAME_MAX_CHARS: usize = 256;
 /// Largest stock a listing may have.
@@ -362,6 +364,11 @@ pub struct Item {
     pub description: String,
     /// When it was listed, RFC 3339 in UTC.
     pub date_added: String,
+    /// Who sells it: none for items listed before accounts existed.
+    pub seller_id: Option<i64>,
+    pub seller_name: Option<String>,
+    /// Off the listing and no longer for sale.
+    pub withdrawn: bool,
 }
 
 impl Item {
@@ -372,6 +379,64 @@ impl Item {
     pub fn price(&self) -> Price {
         Price(self.price_cents)
     }
+
+    /// Whether `account` is this item's seller (never for items without one).
+    pub fn is_sold_by(&self, account: AccountId) -> bool {
+        self.seller_id == Some(account.get())
+    }
+}
+
+/// What a seller may change about a listing: its stock, price and description (not its
+/// name, which buyers already know it by).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemChanges {
+    pub quantity: Quantity,
+    pub price: Price,
+    pub description: Description,
+}
+
+impl ItemChanges {
+    /// Builds the changes from separately parsed parts, a message for every wrong field.
+    pub fn from_parts(
+        quantity: Result<Quantity, String>,
+        price: Result<Price, String>,
+        description: Result<Description, String>,
+    ) -> Result<Self, FieldErrors> {
+        match (quantity, price, description) {
+            (Ok(quantity), Ok(price), Ok(description)) => Ok(Self {
+                quantity,
+                price,
+                description,
+            }),
+            (quantity, price, description) => {
+                let mut errors = FieldErrors::default();
+                for (name, result) in [
+                    (field::QUANTITY, quantity.err()),
+                    (field::PRICE, price.err()),
+                    (field::DESCRIPTION, description.err()),
+                ] {
+                    if let Some(message) = result {
+                        errors.add(name, message);
+                    }
+                }
+                Err(errors)
+            }
+        }
+    }
+}
+
+/// An item its seller sees on their own listings page: with how many units sold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SellerListing {
+    pub item: Item,
+    pub sold: i64,
+}
+
+/// A purchase its buyer sees on their purchases page: with the item's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurchaseLine {
+    pub purchase: Purchase,
+    pub item_name: String,
 }
 
 /// A recorded purchase, with the stock it left.
@@ -381,6 +446,8 @@ pub struct Purchase {
     pub item_id: i64,
     pub quantity: i32,
     pub remaining: i32,
+    /// What one unit cost (none for purchases made before prices were recorded).
+    pub price_cents: Option<i64>,
     /// RFC 3339 in UTC.
     pub purchased_at: String,
 }

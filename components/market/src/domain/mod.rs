@@ -1,5 +1,7 @@
-//! Items, listings and their rules, and the one error type: no storage, no HTTP.
+//! Accounts, items, listings and their rules, and the one error type: no storage, no
+//! HTTP.
 
+pub mod account;
 pub mod error;
 pub mod idempotency;
 pub mod item;

@@ -1,12 +1,18 @@
 //! The app's use of Postgres through Spin: open a connection, run a statement of
-//! `storage::sql`, and report what it came to as data (`Created`, `Bought`): an unknown
-//! item, too little stock or a key already used are outcomes, not errors.
+//! `storage::sql`, and report what it came to as data (`Created`, `Bought`, `Changed`):
+//! an unknown item, too little stock or a key already used are outcomes, not errors.
 
 use spin_sdk::pg4::{Connection, ParameterValue, RowSet};
 
+use crate::domain::account::{
+    AccountId, ApiTokenInfo, Email, NewAccount, Person, Secret, TokenName,
+};
 use crate::domain::error::AppError;
 use crate::domain::idempotency::IdempotencyKey;
-use crate::domain::item::{Item, ItemId, NewItem, Purchase, PurchaseQuantity};
+use crate::domain::item::{
+    Item, ItemChanges, ItemId, NewItem, Price, Purchase, PurchaseLine, PurchaseQuantity,
+    SellerListing,
+};
 use crate::domain::listing::Listing;
 use crate::observe::record;
 use crate::storage::rows::{self, Row};
@@ -20,6 +26,15 @@ fn query(db: &Connection, sql: &str, params: &[ParameterValue]) -> Result<RowSet
     let rows = db.query(sql, params);
     record::database_call(started.elapsed());
     Ok(rows?)
+}
+
+/// Sends a statement that yields no rows (`execute` is not affected by the zero-row
+/// hang of `query`), timed like [`query`].
+fn execute(db: &Connection, sql: &str, params: &[ParameterValue]) -> Result<(), AppError> {
+    let started = std::time::Instant::now();
+    let done = db.execute(sql, params);
+    record::database_call(started.elapsed());
+    done.map(|_| ()).map_err(AppError::from)
 }
 
 /// Opens a connection to the configured database (Spin lends one from its pool for
@@ -51,10 +66,13 @@ pub enum Created {
 /// item, returns that first item and writes nothing.
 pub fn insert_item(
     db: &Connection,
+    seller: AccountId,
     item: &NewItem,
     key: Option<&IdempotencyKey>,
 ) -> Result<Created, AppError> {
+    // The seller is part of the request: another person's key is a key reused.
     let request = serde_json::json!([
+        seller.get(),
         item.name.as_str(),
         item.quantity.get(),
         item.price.cents(),
@@ -68,6 +86,7 @@ pub fn insert_item(
         ParameterValue::Str(item.description.as_str().to_owned()),
         key_parameter(key),
         ParameterValue::Str(request.clone()),
+        ParameterValue::Int64(seller.get()),
     ];
     let rows = query(db, &sql::insert_item_sql(), &params)?;
     if let Some(row) = rows::found(&rows, "insert item", "id").next() {
@@ -100,37 +119,55 @@ pub enum Bought {
     Replayed(Purchase),
     /// No item has this id.
     UnknownItem,
+    /// Its seller withdrew it.
+    Withdrawn,
+    /// Its price is no longer the one the buyer saw: this is the price now, in cents.
+    PriceChanged(i64),
     /// Fewer units are left than were asked for (none when sold out).
     TooFewLeft(i32),
     /// The idempotency key was first used for a different request.
     KeyReused,
 }
 
-/// Takes `quantity` units of an item, in one statement: the stock check, the decrement
-/// and the purchase record cannot interleave with another buyer's. With a key already
-/// used for the same purchase, returns that first purchase and takes nothing.
-pub fn buy_item(
-    db: &Connection,
-    item: ItemId,
-    quantity: PurchaseQuantity,
-    key: Option<&IdempotencyKey>,
-) -> Result<Bought, AppError> {
-    let request = serde_json::json!([item.get(), quantity.get()]).to_string();
+/// A buy: who takes how many units of which item, at the price they were shown (`None`:
+/// whatever it costs now), once per key.
+pub struct BuyRequest<'a> {
+    pub buyer: AccountId,
+    pub item: ItemId,
+    pub quantity: PurchaseQuantity,
+    pub expected_price: Option<Price>,
+    pub key: Option<&'a IdempotencyKey>,
+}
+
+/// Takes units of an item, in one statement: the checks, the decrement and the purchase
+/// record cannot interleave with another buyer's. With a key already used for the same
+/// purchase, returns that first purchase and takes nothing.
+pub fn buy_item(db: &Connection, buy: &BuyRequest) -> Result<Bought, AppError> {
+    let request = serde_json::json!([
+        buy.buyer.get(),
+        buy.item.get(),
+        buy.quantity.get(),
+        buy.expected_price.map(Price::cents)
+    ])
+    .to_string();
     let params = [
-        ParameterValue::Int64(item.get()),
-        ParameterValue::Int32(quantity.get()),
-        key_parameter(key),
+        ParameterValue::Int64(buy.item.get()),
+        ParameterValue::Int32(buy.quantity.get()),
+        key_parameter(buy.key),
         ParameterValue::Str(request.clone()),
+        ParameterValue::Int64(buy.buyer.get()),
+        buy.expected_price.map_or(ParameterValue::DbNull, |price| {
+            ParameterValue::Int64(price.cents())
+        }),
     ];
     let rows = query(db, &sql::buy_item_sql(), &params)?;
     let row = rows::single(&rows, "buy")?;
     if row.optional_int64("id")?.is_some() {
         return Purchase::try_from(&row).map(Bought::Purchase);
     }
-    let stock = row.optional_int32("stock")?;
-    match (key, row.boolean("key_taken")?) {
-        (Some(key), true) => replay_buy(db, item, quantity, key, &request),
-        _ => not_taken(db, item, quantity, stock),
+    match (buy.key, row.boolean("key_taken")?) {
+        (Some(key), true) => replay_buy(db, buy, key, &request),
+        _ => not_taken(db, buy, ItemState::read(&row)?),
     }
 }
 
@@ -138,12 +175,14 @@ pub fn buy_item(
 /// used for this same request and took stock, else why it could not.
 fn replay_buy(
     db: &Connection,
-    item: ItemId,
-    quantity: PurchaseQuantity,
+    buy: &BuyRequest,
     key: &IdempotencyKey,
     request: &str,
 ) -> Result<Bought, AppError> {
-    let params = [key_parameter(Some(key)), ParameterValue::Int64(item.get())];
+    let params = [
+        key_parameter(Some(key)),
+        ParameterValue::Int64(buy.item.get()),
+    ];
     let rows = query(db, &sql::bought_with_key_sql(), &params)?;
     let row = rows::single(&rows, "idempotency key lookup")?;
     if first_request(&row)? != request {
@@ -152,32 +191,68 @@ fn replay_buy(
     if row.optional_int64("id")?.is_some() {
         return Purchase::try_from(&row).map(Bought::Replayed);
     }
-    not_taken(db, item, quantity, row.optional_int32("stock")?)
+    not_taken(db, buy, ItemState::read(&row)?)
 }
 
-/// Why a buy took nothing, given the item's stock as the statement saw it (`None`: no
-/// such item). When that stock would have sufficed, another buyer took units between
-/// the statement's snapshot and its update: the stock is read again.
+/// An item as a buy statement saw it (`sql::item_state`); `None` when there is no such item.
+struct ItemState {
+    stock: i32,
+    price_cents: i64,
+    withdrawn: bool,
+}
+
+impl ItemState {
+    fn read(row: &Row<'_>) -> Result<Option<Self>, AppError> {
+        let Some(stock) = row.optional_int32("stock")? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            stock,
+            price_cents: row.int64("current_price")?,
+            withdrawn: row.boolean("withdrawn")?,
+        }))
+    }
+
+    fn of(item: &Item) -> Self {
+        Self {
+            stock: item.quantity,
+            price_cents: item.price_cents,
+            withdrawn: item.withdrawn,
+        }
+    }
+}
+
+/// Why a buy took nothing, given the item as the statement saw it. When it would have
+/// been bought, another buyer or its seller changed it between the statement's snapshot
+/// and its update: the item is read again.
 fn not_taken(
     db: &Connection,
-    item: ItemId,
-    quantity: PurchaseQuantity,
-    stock: Option<i32>,
+    buy: &BuyRequest,
+    seen: Option<ItemState>,
 ) -> Result<Bought, AppError> {
-    let reason = |stock: Option<i32>| match stock {
+    let reason = |state: Option<ItemState>| match state {
         None => Some(Bought::UnknownItem),
-        Some(left) if left < quantity.get() => Some(Bought::TooFewLeft(left)),
+        Some(state) if state.withdrawn => Some(Bought::Withdrawn),
+        Some(state)
+            if buy
+                .expected_price
+                .is_some_and(|price| price.cents() != state.price_cents) =>
+        {
+            Some(Bought::PriceChanged(state.price_cents))
+        }
+        Some(state) if state.stock < buy.quantity.get() => Some(Bought::TooFewLeft(state.stock)),
         Some(_) => None,
     };
-    if let Some(outcome) = reason(stock) {
+    if let Some(outcome) = reason(seen) {
         return Ok(outcome);
     }
-    let now = find_item(db, item)?.map(|found| found.quantity);
-    reason(now).ok_or_else(|| {
+    let now = find_item(db, buy.item)?;
+    let left = now.as_ref().map(|item| item.quantity);
+    reason(now.map(|item| ItemState::of(&item))).ok_or_else(|| {
         AppError::Internal(format!(
-            "buying {} of item {} took nothing though {now:?} are left",
-            quantity.get(),
-            item.get()
+            "buying {} of item {} took nothing though {left:?} are left",
+            buy.quantity.get(),
+            buy.item.get()
         ))
     })
 }
@@ -232,6 +307,296 @@ pub fn find_item(db: &Connection, id: ItemId) -> Result<Option<Item>, AppError> 
         .next()
         .map(|row| Item::try_from(&row))
         .transpose()
+}
+
+/// What changing a listing came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    Item(Item),
+    /// Its seller withdrew it: it can no longer be changed.
+    Withdrawn,
+    /// No item with this id is the account's.
+    NotTheirs,
+}
+
+/// Changes stock, price and description of `item` if `seller` sells it.
+pub fn update_item(
+    db: &Connection,
+    seller: AccountId,
+    item: ItemId,
+    changes: &ItemChanges,
+) -> Result<Changed, AppError> {
+    let params = [
+        ParameterValue::Int64(item.get()),
+        ParameterValue::Int64(seller.get()),
+        ParameterValue::Int32(changes.quantity.get()),
+        ParameterValue::Int64(changes.price.cents()),
+        ParameterValue::Str(changes.description.as_str().to_owned()),
+    ];
+    let rows = query(db, &sql::update_item_sql(), &params)?;
+    let row = rows::single(&rows, "update item")?;
+    if row.optional_int64("id")?.is_some() {
+        return Item::try_from(&row).map(Changed::Item);
+    }
+    Ok(match row.optional_boolean("was_withdrawn")? {
+        Some(true) => Changed::Withdrawn,
+        _ => Changed::NotTheirs,
+    })
+}
+
+/// Withdraws `item` if `seller` sells it; whether they do.
+pub fn withdraw_item(db: &Connection, seller: AccountId, item: ItemId) -> Result<bool, AppError> {
+    let params = [
+        ParameterValue::Int64(item.get()),
+        ParameterValue::Int64(seller.get()),
+    ];
+    let rows = query(db, &sql::withdraw_item_sql(), &params)?;
+    Ok(rows::found(&rows, "withdraw item", "id").next().is_some())
+}
+
+/// One page of someone's own records (purchases, listings), newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnPage<T> {
+    pub entries: Vec<T>,
+    /// The cursor of the next (older) page, if there is one.
+    pub next: Option<i64>,
+}
+
+/// The newest `limit` rows of `statement` for `account` with an id below `before`.
+fn own_page<T>(
+    db: &Connection,
+    statement: &str,
+    name: &'static str,
+    account: AccountId,
+    before: Option<i64>,
+    limit: u32,
+    decode: impl Fn(&Row<'_>) -> Result<(i64, T), AppError>,
+) -> Result<OwnPage<T>, AppError> {
+    let params = [
+        ParameterValue::Int64(account.get()),
+        ParameterValue::Int64(before.unwrap_or(i64::MAX)),
+        ParameterValue::Int64(i64::from(limit) + 1),
+    ];
+    let rows = query(db, statement, &params)?;
+    let mut entries = rows::found(&rows, name, "id")
+        .map(|row| decode(&row))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if entries.len() > limit as usize {
+        entries.truncate(limit as usize);
+        entries.last().map(|(id, _)| *id)
+    } else {
+        None
+    };
+    Ok(OwnPage {
+        entries: entries.into_iter().map(|(_, entry)| entry).collect(),
+        next,
+    })
+}
+
+/// A page of what `buyer` bought, newest first.
+pub fn purchases_of(
+    db: &Connection,
+    buyer: AccountId,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<OwnPage<PurchaseLine>, AppError> {
+    own_page(
+        db,
+        &sql::purchases_of_sql(),
+        "purchases of",
+        buyer,
+        before,
+        limit,
+        |row| {
+            let line = PurchaseLine::try_from(row)?;
+            Ok((line.purchase.id, line))
+        },
+    )
+}
+
+/// A page of what `seller` listed, newest first, with what sold.
+pub fn listings_of(
+    db: &Connection,
+    seller: AccountId,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<OwnPage<SellerListing>, AppError> {
+    own_page(
+        db,
+        &sql::listings_of_sql(),
+        "listings of",
+        seller,
+        before,
+        limit,
+        |row| {
+            let listing = SellerListing::try_from(row)?;
+            Ok((listing.item.id, listing))
+        },
+    )
+}
+
+/// Creates an account signed in with `session` (ending the browser's `previous`
+/// session); `None` when the email already has one.
+pub fn insert_account(
+    db: &Connection,
+    account: &NewAccount,
+    password_hash: &str,
+    session: &Secret,
+    previous: Option<&Secret>,
+) -> Result<Option<Person>, AppError> {
+    let params = [
+        ParameterValue::Str(account.email.as_str().to_owned()),
+        ParameterValue::Str(account.display_name.as_str().to_owned()),
+        ParameterValue::Str(password_hash.to_owned()),
+        ParameterValue::Str(session.digest()),
+        secret_parameter(previous),
+    ];
+    let rows = query(db, &sql::insert_account_sql(), &params)?;
+    rows::found(&rows, "insert account", "id")
+        .next()
+        .map(|row| Person::try_from(&row))
+        .transpose()
+}
+
+/// An account as sign-in needs it.
+pub struct SignInAccount {
+    pub person: Person,
+    pub password_hash: String,
+}
+
+/// The account with `email` (if any), and the seconds sign-ins with it must still wait.
+pub fn account_for_sign_in(
+    db: &Connection,
+    email: &Email,
+) -> Result<(Option<SignInAccount>, u32), AppError> {
+    let rows = query(
+        db,
+        &sql::account_for_sign_in_sql(),
+        &[ParameterValue::Str(email.as_str().to_owned())],
+    )?;
+    let row = rows::single(&rows, "account for sign-in")?;
+    let wait = row.optional_int32("wait_seconds")?.unwrap_or(0).max(0) as u32;
+    let account = match row.optional_int64("id")? {
+        Some(_) => Some(SignInAccount {
+            person: Person::try_from(&row)?,
+            password_hash: row.text("password_hash")?,
+        }),
+        None => None,
+    };
+    Ok((account, wait))
+}
+
+/// Counts a failed sign-in with `email`.
+pub fn record_failed_sign_in(db: &Connection, email: &Email) -> Result<(), AppError> {
+    execute(
+        db,
+        &sql::record_failed_sign_in_sql(),
+        &[ParameterValue::Str(email.as_str().to_owned())],
+    )
+}
+
+/// Signs `account` in with `session`, ending the browser's `previous` session and
+/// clearing the failed sign-ins of `email`.
+pub fn start_session(
+    db: &Connection,
+    account: AccountId,
+    email: &Email,
+    session: &Secret,
+    previous: Option<&Secret>,
+) -> Result<(), AppError> {
+    let params = [
+        ParameterValue::Int64(account.get()),
+        ParameterValue::Str(session.digest()),
+        secret_parameter(previous),
+        ParameterValue::Str(email.as_str().to_owned()),
+    ];
+    execute(db, &sql::start_session_sql(), &params)
+}
+
+/// The person signed in with `session`, if it is live.
+pub fn session_person(db: &Connection, session: &Secret) -> Result<Option<Person>, AppError> {
+    person_from(db, &sql::session_person_sql(), session, "session")
+}
+
+/// The person an unrevoked API token stands for.
+pub fn token_person(db: &Connection, token: &Secret) -> Result<Option<Person>, AppError> {
+    person_from(db, &sql::token_person_sql(), token, "api token")
+}
+
+fn person_from(
+    db: &Connection,
+    statement: &str,
+    secret: &Secret,
+    name: &'static str,
+) -> Result<Option<Person>, AppError> {
+    let rows = query(db, statement, &[ParameterValue::Str(secret.digest())])?;
+    rows::found(&rows, name, "id")
+        .next()
+        .map(|row| Person::try_from(&row))
+        .transpose()
+}
+
+/// Ends one session.
+pub fn end_session(db: &Connection, session: &Secret) -> Result<(), AppError> {
+    execute(
+        db,
+        sql::END_SESSION_SQL,
+        &[ParameterValue::Str(session.digest())],
+    )
+}
+
+/// Ends every session of `account`.
+pub fn end_all_sessions(db: &Connection, account: AccountId) -> Result<(), AppError> {
+    execute(
+        db,
+        sql::END_ALL_SESSIONS_SQL,
+        &[ParameterValue::Int64(account.get())],
+    )
+}
+
+/// Stores a new API token of `account`.
+pub fn insert_api_token(
+    db: &Connection,
+    account: AccountId,
+    name: &TokenName,
+    token: &Secret,
+) -> Result<(), AppError> {
+    let params = [
+        ParameterValue::Int64(account.get()),
+        ParameterValue::Str(name.as_str().to_owned()),
+        ParameterValue::Str(token.digest()),
+    ];
+    execute(db, sql::INSERT_API_TOKEN_SQL, &params)
+}
+
+/// The API tokens of `account`, newest first.
+pub fn api_tokens_of(db: &Connection, account: AccountId) -> Result<Vec<ApiTokenInfo>, AppError> {
+    let rows = query(
+        db,
+        &sql::api_tokens_of_sql(),
+        &[ParameterValue::Int64(account.get())],
+    )?;
+    rows::found(&rows, "api tokens of", "id")
+        .map(|row| ApiTokenInfo::try_from(&row))
+        .collect()
+}
+
+/// Revokes the API token `token` of `account`; whether it is theirs.
+pub fn revoke_api_token(db: &Connection, account: AccountId, token: i64) -> Result<bool, AppError> {
+    let params = [
+        ParameterValue::Int64(account.get()),
+        ParameterValue::Int64(token),
+    ];
+    let rows = query(db, &sql::revoke_api_token_sql(), &params)?;
+    Ok(rows::found(&rows, "revoke api token", "id")
+        .next()
+        .is_some())
+}
+
+fn secret_parameter(secret: Option<&Secret>) -> ParameterValue {
+    secret.map_or(ParameterValue::DbNull, |secret| {
+        ParameterValue::Str(secret.digest())
+    })
 }
 
 /// The newest migration applied to the database, or `None` before the first one.

@@ -4,8 +4,9 @@
 
 use spin_sdk::pg4::{Column, DbValue, RowSet};
 
+use crate::domain::account::{AccountId, ApiTokenInfo, Person};
 use crate::domain::error::AppError;
-use crate::domain::item::{Item, Purchase};
+use crate::domain::item::{Item, Purchase, PurchaseLine, SellerListing};
 
 /// One row of the result of `statement`.
 pub struct Row<'a> {
@@ -94,9 +95,15 @@ impl Row<'_> {
     }
 
     pub fn boolean(&self, name: &str) -> Result<bool, AppError> {
+        self.optional_boolean(name)?
+            .ok_or_else(|| self.unexpected(name, "a boolean"))
+    }
+
+    pub fn optional_boolean(&self, name: &str) -> Result<Option<bool>, AppError> {
         match self.value(name)? {
-            DbValue::Boolean(value) => Ok(*value),
-            _ => Err(self.unexpected(name, "a boolean")),
+            DbValue::Boolean(value) => Ok(Some(*value)),
+            DbValue::DbNull => Ok(None),
+            _ => Err(self.unexpected(name, "a boolean or null")),
         }
     }
 
@@ -116,12 +123,20 @@ impl Row<'_> {
 
     /// A UTC `timestamp` as RFC 3339 with microseconds.
     pub fn utc_time(&self, name: &str) -> Result<String, AppError> {
+        self.optional_utc_time(name)?
+            .ok_or_else(|| self.unexpected(name, "a timestamp"))
+    }
+
+    pub fn optional_utc_time(&self, name: &str) -> Result<Option<String>, AppError> {
         match self.value(name)? {
-            DbValue::Datetime((year, month, day, hour, minute, second, nanos)) => Ok(format!(
-                "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{:06}Z",
-                nanos / 1_000
-            )),
-            _ => Err(self.unexpected(name, "a timestamp")),
+            DbValue::Datetime((year, month, day, hour, minute, second, nanos)) => {
+                Ok(Some(format!(
+                    "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{:06}Z",
+                    nanos / 1_000
+                )))
+            }
+            DbValue::DbNull => Ok(None),
+            _ => Err(self.unexpected(name, "a timestamp or null")),
         }
     }
 }
@@ -137,6 +152,9 @@ impl TryFrom<&Row<'_>> for Item {
             price_cents: row.int64("price_cents")?,
             description: row.text("description")?,
             date_added: row.utc_time("date_added")?,
+            seller_id: row.optional_int64("seller_id")?,
+            seller_name: row.optional_text("seller_name")?.map(str::to_owned),
+            withdrawn: row.boolean("withdrawn")?,
         })
     }
 }
@@ -150,7 +168,55 @@ impl TryFrom<&Row<'_>> for Purchase {
             item_id: row.int64("item_id")?,
             quantity: row.int32("quantity")?,
             remaining: row.int32("remaining")?,
+            price_cents: row.optional_int64("price_cents")?,
             purchased_at: row.utc_time("purchased_at")?,
+        })
+    }
+}
+
+impl TryFrom<&Row<'_>> for SellerListing {
+    type Error = AppError;
+
+    fn try_from(row: &Row<'_>) -> Result<Self, AppError> {
+        Ok(Self {
+            item: Item::try_from(row)?,
+            sold: row.int64("sold")?,
+        })
+    }
+}
+
+impl TryFrom<&Row<'_>> for PurchaseLine {
+    type Error = AppError;
+
+    fn try_from(row: &Row<'_>) -> Result<Self, AppError> {
+        Ok(Self {
+            purchase: Purchase::try_from(row)?,
+            item_name: row.text("item_name")?,
+        })
+    }
+}
+
+impl TryFrom<&Row<'_>> for Person {
+    type Error = AppError;
+
+    fn try_from(row: &Row<'_>) -> Result<Self, AppError> {
+        Ok(Self {
+            id: AccountId::new(row.int64("id")?),
+            display_name: row.text("display_name")?,
+        })
+    }
+}
+
+impl TryFrom<&Row<'_>> for ApiTokenInfo {
+    type Error = AppError;
+
+    fn try_from(row: &Row<'_>) -> Result<Self, AppError> {
+        Ok(Self {
+            id: row.int64("id")?,
+            name: row.text("name")?,
+            created_at: row.utc_time("created_at")?,
+            last_used_at: row.optional_utc_time("last_used_at")?,
+            revoked_at: row.optional_utc_time("revoked_at")?,
         })
     }
 }

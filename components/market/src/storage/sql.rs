@@ -15,6 +15,10 @@
 //!   field. So expected outcomes (unknown item, too little stock, a key already used)
 //!   are columns of that one row, and errors are left for the unexpected.
 
+use crate::domain::account::{
+    FREE_SIGN_IN_FAILURES, MAX_SIGN_IN_DELAY_SECONDS, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME,
+    SESSION_TOUCH_INTERVAL,
+};
 use crate::domain::idempotency::KEY_LIFETIME;
 use crate::domain::listing::Listing;
 
@@ -44,18 +48,28 @@ fn claim_unless_live(reference: &str) -> String {
     )
 }
 
-/// An item's columns, read from the `items` table or a CTE shaped like it, by the names
-/// `storage::rows` decodes.
-const ITEM_FIELDS: &str = "id, name, quantity, price_cents, description, \
-     date_added AT TIME ZONE 'UTC' AS date_added";
+/// An item's columns, read from `table` (the `items` table or a CTE shaped like it), by
+/// the names `storage::rows` decodes: with its seller's display name (none for items
+/// listed before accounts existed).
+fn item_fields(table: &str) -> String {
+    format!(
+        "{table}.id, {table}.name, {table}.quantity, {table}.price_cents, \
+         {table}.description, {table}.date_added AT TIME ZONE 'UTC' AS date_added, \
+         {table}.seller_id, {table}.withdrawn_at IS NOT NULL AS withdrawn, \
+         (SELECT display_name FROM accounts WHERE accounts.id = {table}.seller_id) AS seller_name"
+    )
+}
 const ITEM_COLUMNS: &str = "found.id, found.name, found.quantity, found.price_cents, \
-     found.description, found.date_added";
+     found.description, found.date_added, found.seller_id, found.withdrawn, found.seller_name";
+/// What `RETURNING` must hand on for [`item_fields`] to read a written row.
+const ITEM_RETURNING: &str =
+    "id, name, quantity, price_cents, description, date_added, seller_id, withdrawn_at";
 
 /// A purchase's columns, likewise.
-const PURCHASE_FIELDS: &str =
-    "id, item_id, quantity, remaining, purchased_at AT TIME ZONE 'UTC' AS purchased_at";
-const PURCHASE_COLUMNS: &str =
-    "found.id, found.item_id, found.quantity, found.remaining, found.purchased_at";
+const PURCHASE_FIELDS: &str = "id, item_id, quantity, remaining, price_cents, \
+     purchased_at AT TIME ZONE 'UTC' AS purchased_at";
+const PURCHASE_COLUMNS: &str = "found.id, found.item_id, found.quantity, found.remaining, \
+     found.price_cents, found.purchased_at";
 
 /// The statement that selects `columns` from the rows of `found` (a query that may yield
 /// none, its rows named `found`), padded to one row of NULLs when there are none.
@@ -67,9 +81,9 @@ fn at_least_one_row(columns: &str, found: &str) -> String {
     format!("SELECT {columns} FROM (SELECT 1) AS one LEFT JOIN ({found}) AS found ON true")
 }
 
-/// Creates an item (`$1` name, `$2` quantity, `$3` price in cents, `$4` description)
-/// unless the idempotency key `$5` (NULL for none) is already claimed, claiming it for
-/// the request `$6`, in one statement. Yields the new item, or a row of NULLs when the
+/// Creates an item (`$1` name, `$2` quantity, `$3` price in cents, `$4` description,
+/// `$7` its seller's account) unless the idempotency key `$5` (NULL for none) is already
+/// claimed, claiming it for the request `$6`, in one statement. Yields the new item, or a row of NULLs when the
 /// key was already claimed.
 pub fn insert_item_sql() -> String {
     // The item's id is drawn first so that the claim can name it: the item is inserted
@@ -85,16 +99,16 @@ pub fn insert_item_sql() -> String {
              {}
              RETURNING key
          ), created AS (
-             INSERT INTO items (id, name, quantity, price_cents, description)
+             INSERT INTO items (id, name, quantity, price_cents, description, seller_id)
              OVERRIDING SYSTEM VALUE
-             SELECT id, $1::text, $2::integer, $3::bigint, $4::text FROM new_item
+             SELECT id, $1::text, $2::integer, $3::bigint, $4::text, $7::bigint FROM new_item
              WHERE $5::text IS NULL OR EXISTS (SELECT FROM claim)
-             RETURNING id, name, quantity, price_cents, description, date_added
+             RETURNING {ITEM_RETURNING}
          ), {}",
         claim_unless_live("item_id"),
         remove_expired_keys("create_item", "$5::text")
     );
-    let found = format!("SELECT {ITEM_FIELDS} FROM created");
+    let found = format!("SELECT {} FROM created", item_fields("created"));
     format!("{ctes} {}", at_least_one_row(ITEM_COLUMNS, &found))
 }
 
@@ -104,15 +118,17 @@ pub fn created_with_key_sql() -> String {
         "SELECT idempotency_keys.request, {} FROM idempotency_keys
          JOIN items ON items.id = idempotency_keys.item_id
          WHERE idempotency_keys.operation = 'create_item' AND idempotency_keys.key = $1::text",
-        qualified("items", ITEM_FIELDS)
+        item_fields("items")
     );
     at_least_one_row(&format!("found.request, {ITEM_COLUMNS}"), &found)
 }
 
-/// Takes `$2` units of item `$1` if that many are left and the idempotency key `$3`
-/// (NULL for none) is free, records the purchase and claims the key for the request
-/// `$4`, in one statement. Yields whether the key was already claimed, the stock before
-/// this statement, and the purchase (NULLs when nothing was taken).
+/// Takes `$2` units of item `$1` for the buyer `$5` if that many are left, the item is
+/// for sale (not withdrawn), its price is still `$6` (NULL: any)
+/// and the idempotency key `$3` (NULL for none) is free; records the purchase at that
+/// price and claims the key for the request `$4`, in one statement. Yields whether the
+/// key was already claimed, the item as it was before this statement, and the purchase
+/// (NULLs when nothing was taken).
 pub fn buy_item_sql() -> String {
     // The claim comes first, so a concurrent buy with the same key waits for this one
     // and then takes nothing. A claim whose buy took nothing keeps the purchase id it
@@ -129,28 +145,43 @@ pub fn buy_item_sql() -> String {
              RETURNING key
          ), taken AS (
              UPDATE items SET quantity = quantity - $2::integer
-             WHERE id = $1::bigint AND quantity >= $2::integer
+             WHERE id = $1::bigint AND quantity >= $2::integer AND withdrawn_at IS NULL
+               AND ($6::bigint IS NULL OR price_cents = $6::bigint)
                AND ($3::text IS NULL OR EXISTS (SELECT FROM claim))
-             RETURNING id, quantity
+             RETURNING id, quantity, price_cents
          ), bought AS (
-             INSERT INTO purchases (id, item_id, quantity, remaining) OVERRIDING SYSTEM VALUE
-             SELECT new_purchase.id, taken.id, $2::integer, taken.quantity
+             INSERT INTO purchases (id, item_id, quantity, remaining, buyer_id, price_cents)
+             OVERRIDING SYSTEM VALUE
+             SELECT new_purchase.id, taken.id, $2::integer, taken.quantity, $5::bigint,
+                    taken.price_cents
              FROM new_purchase, taken
-             RETURNING id, item_id, quantity, remaining, purchased_at
+             RETURNING id, item_id, quantity, remaining, price_cents, purchased_at
          ), {}",
         claim_unless_live("purchase_id"),
         remove_expired_keys("buy_item", "$3::text")
     );
     let columns = format!(
         "$3::text IS NOT NULL AND NOT EXISTS (SELECT FROM claim) AS key_taken,
-         (SELECT quantity FROM items WHERE id = $1::bigint) AS stock, {PURCHASE_COLUMNS}"
+         {}, {PURCHASE_COLUMNS}",
+        item_state("$1::bigint")
     );
     let found = format!("SELECT {PURCHASE_FIELDS} FROM bought");
     format!("{ctes} {}", at_least_one_row(&columns, &found))
 }
 
-/// The request that the `buy_item` key `$1` was first claimed for, the stock of item
-/// `$2` now, and the purchase the key made (NULLs when that buy took nothing).
+/// What a buy needs to know of item `item`, as columns: its `stock` (NULL: no such
+/// item), `current_price`, and whether it is `withdrawn`.
+fn item_state(item: &str) -> String {
+    format!(
+        "(SELECT quantity FROM items WHERE id = {item}) AS stock,
+         (SELECT price_cents FROM items WHERE id = {item}) AS current_price,
+         coalesce((SELECT withdrawn_at IS NOT NULL FROM items WHERE id = {item}), false)
+             AS withdrawn"
+    )
+}
+
+/// The request that the `buy_item` key `$1` was first claimed for, item `$2` as it is
+/// now, and the purchase the key made (NULLs when that buy took nothing).
 pub fn bought_with_key_sql() -> String {
     let found = format!(
         "SELECT idempotency_keys.request, {} FROM idempotency_keys
@@ -159,18 +190,18 @@ pub fn bought_with_key_sql() -> String {
         qualified("purchases", PURCHASE_FIELDS)
     );
     let columns = format!(
-        "found.request, (SELECT quantity FROM items WHERE id = $2::bigint) AS stock, \
-         {PURCHASE_COLUMNS}"
+        "found.request, {}, {PURCHASE_COLUMNS}",
+        item_state("$2::bigint")
     );
     at_least_one_row(&columns, &found)
 }
 
 /// The newest `$2` items of the listing with an id below `$1`, newest first: in stock
-/// unless the listing includes sold-out items, matching the search words `$3` when it
-/// has a search. Sold-out filtering uses the partial index `items_in_stock`, search the
-/// GIN index `items_search` (migrations/sql/0005).
+/// unless the listing includes sold-out items, never withdrawn ones, matching the search
+/// words `$3` when it has a search. The default listing uses the partial index
+/// `items_for_sale` (migrations/sql/0008), search the GIN index `items_search` (0005).
 pub fn list_items_sql(listing: &Listing) -> String {
-    let mut conditions = vec!["id < $1"];
+    let mut conditions = vec!["id < $1", "withdrawn_at IS NULL"];
     if !listing.include_sold_out {
         conditions.push("quantity > 0");
     }
@@ -178,7 +209,8 @@ pub fn list_items_sql(listing: &Listing) -> String {
         conditions.push("search @@ websearch_to_tsquery('english', $3::text)");
     }
     let found = format!(
-        "SELECT {ITEM_FIELDS} FROM items WHERE {} ORDER BY id DESC LIMIT $2",
+        "SELECT {} FROM items WHERE {} ORDER BY id DESC LIMIT $2",
+        item_fields("items"),
         conditions.join(" AND ")
     );
     format!(
@@ -191,7 +223,7 @@ pub fn list_items_sql(listing: &Listing) -> String {
 pub fn find_item_sql() -> String {
     at_least_one_row(
         ITEM_COLUMNS,
-        &format!("SELECT {ITEM_FIELDS} FROM items WHERE id = $1"),
+        &format!("SELECT {} FROM items WHERE id = $1", item_fields("items")),
     )
 }
 
@@ -206,6 +238,257 @@ fn qualified(table: &str, fields: &str) -> String {
         .map(|field| format!("{table}.{field}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Changes the price `$4`, stock `$3` and description `$5` of item `$1` if the account
+/// `$2` sells it and has not withdrawn it. Yields the item as changed (NULLs when not),
+/// and `withdrawn`: NULL when `$2` is not its seller (or there is no such item).
+pub fn update_item_sql() -> String {
+    let changed = "changed AS (
+             UPDATE items SET quantity = $3::integer, price_cents = $4::bigint,
+                              description = $5::text
+             WHERE id = $1::bigint AND seller_id = $2::bigint AND withdrawn_at IS NULL
+             RETURNING "
+        .to_owned()
+        + ITEM_RETURNING
+        + ")";
+    let columns = format!(
+        "(SELECT withdrawn_at IS NOT NULL FROM items
+          WHERE id = $1::bigint AND seller_id = $2::bigint) AS was_withdrawn, {ITEM_COLUMNS}"
+    );
+    let found = format!("SELECT {} FROM changed", item_fields("changed"));
+    format!("WITH {changed} {}", at_least_one_row(&columns, &found))
+}
+
+/// Withdraws item `$1` if the account `$2` sells it (again: no change). Yields its id,
+/// NULL when `$2` is not its seller.
+pub fn withdraw_item_sql() -> String {
+    format!(
+        "WITH withdrawn AS (
+             UPDATE items SET withdrawn_at = coalesce(withdrawn_at, now())
+             WHERE id = $1::bigint AND seller_id = $2::bigint RETURNING id
+         ) {}",
+        at_least_one_row("found.id", "SELECT id FROM withdrawn")
+    )
+}
+
+/// The newest `$3` purchases of the buyer `$1` with an id below `$2`, with the name of
+/// what they bought.
+pub fn purchases_of_sql() -> String {
+    let found = format!(
+        "SELECT {}, items.name AS item_name FROM purchases
+         JOIN items ON items.id = purchases.item_id
+         WHERE purchases.buyer_id = $1::bigint AND purchases.id < $2::bigint
+         ORDER BY purchases.id DESC LIMIT $3",
+        qualified("purchases", PURCHASE_FIELDS)
+    );
+    format!(
+        "{} ORDER BY found.id DESC",
+        at_least_one_row(&format!("{PURCHASE_COLUMNS}, found.item_name"), &found)
+    )
+}
+
+/// The newest `$3` items the seller `$1` listed with an id below `$2` (sold out and
+/// withdrawn ones too), with how many units of each were `sold`.
+pub fn listings_of_sql() -> String {
+    let found = format!(
+        "SELECT {}, (SELECT coalesce(sum(purchases.quantity), 0) FROM purchases
+                     WHERE purchases.item_id = items.id)::bigint AS sold
+         FROM items WHERE seller_id = $1::bigint AND id < $2::bigint
+         ORDER BY id DESC LIMIT $3",
+        item_fields("items")
+    );
+    format!(
+        "{} ORDER BY found.id DESC",
+        at_least_one_row(&format!("{ITEM_COLUMNS}, found.sold"), &found)
+    )
+}
+
+/// A CTE that removes a few sessions past their idle or absolute expiry, as part of
+/// every sign-in, so the table does not grow without bound and no job is needed.
+fn remove_expired_sessions() -> String {
+    format!(
+        "expired AS (
+             DELETE FROM sessions WHERE token_hash = ANY(ARRAY(
+                 SELECT token_hash FROM sessions
+                 WHERE last_seen_at < now() - interval '{SESSION_IDLE_TIMEOUT}'
+                    OR created_at < now() - interval '{SESSION_LIFETIME}'
+                 LIMIT 10 FOR UPDATE SKIP LOCKED))
+         )"
+    )
+}
+
+/// Creates the account (`$1` email, `$2` display name, `$3` password hash) unless one
+/// has this email in any case, and signs it in with the session `$4`, ending the
+/// browser's previous session `$5` (NULL for none). Yields the account, NULLs when the
+/// email is taken.
+pub fn insert_account_sql() -> String {
+    let ctes = format!(
+        "WITH created AS (
+             INSERT INTO accounts (email, display_name, password_hash)
+             VALUES ($1::text, $2::text, $3::text)
+             ON CONFLICT ((lower(email))) DO NOTHING
+             RETURNING id, display_name
+         ), session AS (
+             INSERT INTO sessions (token_hash, account_id)
+             SELECT $4::text, id FROM created
+         ), ended AS (
+             DELETE FROM sessions WHERE token_hash = $5::text
+         ), {}",
+        remove_expired_sessions()
+    );
+    format!(
+        "{ctes} {}",
+        at_least_one_row(
+            "found.id, found.display_name",
+            "SELECT id, display_name FROM created"
+        )
+    )
+}
+
+/// The account with email `$1` (any case) and its password hash, if there is one, and
+/// the seconds a sign-in with this email must still wait (`wait_seconds`, NULL or 0
+/// when none).
+pub fn account_for_sign_in_sql() -> String {
+    let columns = "found.id, found.display_name, found.password_hash,
+         (SELECT greatest(0, ceil(extract(epoch FROM blocked_until - now())))::integer
+          FROM sign_in_failures WHERE email = $1::text) AS wait_seconds";
+    at_least_one_row(
+        columns,
+        "SELECT id, display_name, password_hash FROM accounts WHERE lower(email) = lower($1::text)",
+    )
+}
+
+/// Counts a failed sign-in for email `$1`: past the free failures each one doubles the
+/// wait before the next (1 s, 2 s, 4 s …, at most the cap); failures a day old are
+/// forgotten, and a few such rows removed.
+pub fn record_failed_sign_in_sql() -> String {
+    let failures = "CASE WHEN sign_in_failures.last_failed_at < now() - interval '1 day' \
+                    THEN 1 ELSE sign_in_failures.failures + 1 END";
+    format!(
+        "WITH forgotten AS (
+             DELETE FROM sign_in_failures WHERE email = ANY(ARRAY(
+                 SELECT email FROM sign_in_failures
+                 WHERE last_failed_at < now() - interval '1 day' AND email <> $1::text
+                 LIMIT 10 FOR UPDATE SKIP LOCKED))
+         )
+         INSERT INTO sign_in_failures (email, failures, blocked_until)
+         VALUES ($1::text, 1, now())
+         ON CONFLICT (email) DO UPDATE SET
+             failures = {failures},
+             blocked_until = now() + make_interval(secs => {}),
+             last_failed_at = now()",
+        sign_in_delay(failures)
+    )
+}
+
+/// The seconds to wait after the `failures`th failed sign-in.
+fn sign_in_delay(failures: &str) -> String {
+    format!(
+        "CASE WHEN {failures} <= {FREE_SIGN_IN_FAILURES} THEN 0
+              ELSE least({MAX_SIGN_IN_DELAY_SECONDS},
+                         power(2, least({failures} - {FREE_SIGN_IN_FAILURES} - 1, 30)))
+         END"
+    )
+}
+
+/// Signs the account `$1` in with the new session `$2`, ending the browser's previous
+/// session `$3` (NULL for none), and clears the failed sign-ins of its email `$4`.
+pub fn start_session_sql() -> String {
+    format!(
+        "WITH ended AS (
+             DELETE FROM sessions WHERE token_hash = $3::text
+         ), cleared AS (
+             DELETE FROM sign_in_failures WHERE email = $4::text
+         ), {}
+         INSERT INTO sessions (token_hash, account_id) VALUES ($2::text, $1::bigint)",
+        remove_expired_sessions()
+    )
+}
+
+/// The person whose live session has the id digest `$1` (NULLs when none: unknown,
+/// signed out or expired). Notes the session's use, at most once a minute, so reading
+/// it stays one statement that rarely writes.
+pub fn session_person_sql() -> String {
+    format!(
+        "WITH live AS (
+             SELECT sessions.token_hash, sessions.last_seen_at, accounts.id,
+                    accounts.display_name
+             FROM sessions JOIN accounts ON accounts.id = sessions.account_id
+             WHERE sessions.token_hash = $1::text
+               AND sessions.last_seen_at > now() - interval '{SESSION_IDLE_TIMEOUT}'
+               AND sessions.created_at > now() - interval '{SESSION_LIFETIME}'
+         ), touched AS (
+             UPDATE sessions SET last_seen_at = now()
+             WHERE token_hash IN (
+                 SELECT token_hash FROM live
+                 WHERE last_seen_at < now() - interval '{SESSION_TOUCH_INTERVAL}')
+         ) {}",
+        at_least_one_row(
+            "found.id, found.display_name",
+            "SELECT id, display_name FROM live"
+        )
+    )
+}
+
+/// Ends the session with the id digest `$1`.
+pub const END_SESSION_SQL: &str = "DELETE FROM sessions WHERE token_hash = $1::text";
+
+/// Ends every session of the account `$1`.
+pub const END_ALL_SESSIONS_SQL: &str = "DELETE FROM sessions WHERE account_id = $1::bigint";
+
+/// Stores a new API token of account `$1` named `$2` with the digest `$3`.
+pub const INSERT_API_TOKEN_SQL: &str =
+    "INSERT INTO api_tokens (account_id, name, token_hash) VALUES ($1::bigint, $2::text, $3::text)";
+
+/// The API tokens of account `$1`, newest first.
+pub fn api_tokens_of_sql() -> String {
+    let found = "SELECT id, name, created_at AT TIME ZONE 'UTC' AS created_at,
+                        last_used_at AT TIME ZONE 'UTC' AS last_used_at,
+                        revoked_at AT TIME ZONE 'UTC' AS revoked_at
+                 FROM api_tokens WHERE account_id = $1::bigint ORDER BY id DESC";
+    format!(
+        "{} ORDER BY found.id DESC",
+        at_least_one_row(
+            "found.id, found.name, found.created_at, found.last_used_at, found.revoked_at",
+            found
+        )
+    )
+}
+
+/// Revokes the API token `$2` if account `$1` owns it (again: no change). Yields its id,
+/// NULL when it is not theirs.
+pub fn revoke_api_token_sql() -> String {
+    format!(
+        "WITH revoked AS (
+             UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
+             WHERE id = $2::bigint AND account_id = $1::bigint RETURNING id
+         ) {}",
+        at_least_one_row("found.id", "SELECT id FROM revoked")
+    )
+}
+
+/// The person whose unrevoked API token has the digest `$1` (NULLs when none). Notes the
+/// token's use, at most once a minute.
+pub fn token_person_sql() -> String {
+    format!(
+        "WITH live AS (
+             SELECT api_tokens.id AS token_id, api_tokens.last_used_at, accounts.id,
+                    accounts.display_name
+             FROM api_tokens JOIN accounts ON accounts.id = api_tokens.account_id
+             WHERE api_tokens.token_hash = $1::text AND api_tokens.revoked_at IS NULL
+         ), touched AS (
+             UPDATE api_tokens SET last_used_at = now()
+             WHERE id IN (
+                 SELECT token_id FROM live
+                 WHERE last_used_at IS NULL
+                    OR last_used_at < now() - interval '{SESSION_TOUCH_INTERVAL}')
+         ) {}",
+        at_least_one_row(
+            "found.id, found.display_name",
+            "SELECT id, display_name FROM live"
+        )
+    )
 }
 
 #[cfg(test)]
@@ -225,6 +508,16 @@ mod tests {
                 include_sold_out: true,
             }),
             find_item_sql(),
+            update_item_sql(),
+            withdraw_item_sql(),
+            purchases_of_sql(),
+            listings_of_sql(),
+            insert_account_sql(),
+            account_for_sign_in_sql(),
+            session_person_sql(),
+            api_tokens_of_sql(),
+            revoke_api_token_sql(),
+            token_person_sql(),
         ] {
             assert!(
                 sql.contains("FROM (SELECT 1) AS one LEFT JOIN ("),

@@ -2,7 +2,9 @@
 //! consequences: a write makes the listing cache show it before it returns, so no
 //! caller can forget to.
 
+pub mod account;
 pub mod buy;
+pub mod listing;
 pub mod sell;
 
 /// The same key reused for another request: refused, whatever the form or API.

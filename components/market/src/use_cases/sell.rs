@@ -1,5 +1,6 @@
-//! Selling: list a new item once per idempotency key.
+//! Selling: list a new item once per idempotency key, as its seller.
 
+use crate::domain::account::Person;
 use crate::domain::error::AppError;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::item::{Item, NewItem};
@@ -7,12 +8,17 @@ use crate::observe::record;
 use crate::storage::{cache, db};
 use crate::use_cases::KEY_REUSED;
 
-/// Stores `new_item` (once per `key`: a retry gets the first item back) and invalidates
-/// the listing cache; a key first used for another request is a conflict.
+/// Stores `new_item` as `seller`'s (once per `key`: a retry gets the first item back)
+/// and invalidates the listing cache; a key first used for another request (or by
+/// another person) is a conflict.
 /// Its outcomes in the log: `listed`, `replayed` (a retry), `key_reused`.
-pub fn sell(new_item: &NewItem, key: Option<&IdempotencyKey>) -> Result<Item, AppError> {
+pub fn sell(
+    seller: &Person,
+    new_item: &NewItem,
+    key: Option<&IdempotencyKey>,
+) -> Result<Item, AppError> {
     record::use_case("sell");
-    let (item, outcome) = match db::insert_item(&db::open()?, new_item, key)? {
+    let (item, outcome) = match db::insert_item(&db::open()?, seller.id, new_item, key)? {
         db::Created::Item(item) => (item, "listed"),
         db::Created::Replayed(item) => (item, "replayed"),
         db::Created::KeyReused => {

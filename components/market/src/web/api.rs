@@ -5,8 +5,8 @@ use serde_json::{Map, Value, json};
 use crate::domain::error::AppError;
 use crate::domain::idempotency::{IDEMPOTENCY_HEADER, IdempotencyKey};
 use crate::domain::item::{
-    Currency, Description, FieldErrors, Item, ItemId, ItemName, NewItem, NewItemParts, Price,
-    Purchase, PurchaseQuantity, Quantity, field,
+    Currency, Description, FieldErrors, Item, ItemChanges, ItemId, ItemName, NewItem, NewItemParts,
+    Price, Purchase, PurchaseQuantity, Quantity, field,
 };
 use crate::storage::db::ItemsPage;
 use crate::web::http::Request;
@@ -78,11 +78,40 @@ fn string_field<'a>(object: &'a Map<String, Value>, name: &str) -> Result<&'a st
     }
 }
 
-/// Reads a buy request: a JSON object with `quantity`.
-pub fn parse_purchase(body: &[u8]) -> Result<PurchaseQuantity, AppError> {
+/// Reads a buy request: a JSON object with `quantity`, and optionally the `price` the
+/// client expects to pay per unit (the buy is refused if it changed).
+pub fn parse_purchase(body: &[u8]) -> Result<(PurchaseQuantity, Option<Price>), AppError> {
     let object = parse_object(body, "quantity")?;
-    number_field(&object, field::QUANTITY, PurchaseQuantity::from_i64)
-        .map_err(|message| AppError::Invalid(FieldErrors::single(field::QUANTITY, message)))
+    let quantity = number_field(&object, field::QUANTITY, PurchaseQuantity::from_i64);
+    let price = match object.get(field::PRICE) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => price_field(&object).map(Some),
+    };
+    match (quantity, price) {
+        (Ok(quantity), Ok(price)) => Ok((quantity, price)),
+        (quantity, price) => {
+            let mut errors = FieldErrors::default();
+            if let Err(message) = quantity {
+                errors.add(field::QUANTITY, message);
+            }
+            if let Err(message) = price {
+                errors.add(field::PRICE, message);
+            }
+            Err(AppError::Invalid(errors))
+        }
+    }
+}
+
+/// Reads a change of a listing: a JSON object with `quantity`, `price` and
+/// `description` (the name cannot change).
+pub fn parse_item_changes(body: &[u8]) -> Result<ItemChanges, AppError> {
+    let object = parse_object(body, "quantity, price and description")?;
+    ItemChanges::from_parts(
+        quantity_field(&object),
+        price_field(&object),
+        string_field(&object, field::DESCRIPTION).and_then(Description::parse),
+    )
+    .map_err(AppError::Invalid)
 }
 
 fn quantity_field(object: &Map<String, Value>) -> Result<Quantity, String> {
@@ -142,6 +171,8 @@ pub fn item_json(item: &Item, currency: &Currency) -> Value {
         "price": { "amount": item.price().amount(), "currency": currency.code() },
         "description": item.description,
         "date_added": item.date_added,
+        "seller": item.seller_name,
+        "withdrawn": item.withdrawn,
     })
 }
 
@@ -151,6 +182,10 @@ pub fn purchase_json(purchase: &Purchase) -> Value {
             "id": purchase.id,
             "item_id": purchase.item_id,
             "quantity": purchase.quantity,
+            "price": purchase
+                .price_cents
+                .and_then(|cents| Price::from_cents(cents).ok())
+                .map(Price::amount),
             "purchased_at": purchase.purchased_at,
         },
         "remaining": purchase.remaining,
@@ -269,7 +304,14 @@ mod tests {
 
     #[test]
     fn a_purchase_names_the_quantity_when_it_is_wrong() {
-        assert_eq!(parse_purchase(br#"{"quantity":2}"#).unwrap().get(), 2);
+        assert_eq!(parse_purchase(br#"{"quantity":2}"#).unwrap().0.get(), 2);
+        let (_, price) = parse_purchase(br#"{"quantity":2,"price":"9.50"}"#).unwrap();
+        assert_eq!(price.map(Price::cents), Some(950));
+        let Err(AppError::Invalid(errors)) = parse_purchase(br#"{"quantity":2,"price":"x"}"#)
+        else {
+            panic!("a price that is not one was accepted");
+        };
+        assert!(errors.get(field::PRICE).is_some());
         for body in [
             r#"{}"#,
             r#"{"quantity":0}"#,

@@ -1,13 +1,16 @@
-//! The JSON API of the item resource: `GET`/`POST /api/items`, `GET /api/items/{id}` and
-//! `POST /api/items/{id}/buy`, each answering the outcome of its use-case.
+//! The JSON API of the item resource: `GET`/`POST /api/items`, `GET`/`PATCH`/`DELETE
+//! /api/items/{id}` and `POST /api/items/{id}/buy`, each answering the outcome of its
+//! use-case. Reads are open; every write needs a personal access token
+//! (`web::session::token_holder`).
 
 use crate::domain::error::AppError;
 use crate::domain::item::ItemId;
 use crate::domain::listing::{BEFORE_PARAM, Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
 use crate::storage::{cache, config, db};
-use crate::use_cases::{buy::buy, sell::sell};
-use crate::web::api;
+use crate::use_cases::buy::{BuyRequest, buy};
+use crate::use_cases::{listing, sell::sell};
 use crate::web::http::{self, Request, Response, StatusCode, header};
+use crate::web::{api, session};
 
 const JSON_MEDIA_TYPE: &str = "application/json";
 
@@ -37,11 +40,13 @@ pub fn list_items(request: &Request) -> Result<Response, AppError> {
     Ok(http::json(StatusCode::OK, &body))
 }
 
-/// `POST /api/items`: 201 with the stored item and its `Location`.
+/// `POST /api/items` (a token's holder sells): 201 with the stored item and its
+/// `Location`.
 pub fn create_item(request: &Request) -> Result<Response, AppError> {
+    let seller = session::token_holder(request)?;
     let new_item = api::parse_new_item(json_body(request)?)?;
     let key = api::idempotency_key(request)?;
-    let item = sell(&new_item, key.as_ref())?;
+    let item = sell(&seller, &new_item, key.as_ref())?;
     let body = api::item_json(&item, &config::currency()?);
     let mut response = http::json(StatusCode::CREATED, &body);
     if let Ok(location) = format!("/api/items/{}", item.id).parse() {
@@ -50,13 +55,47 @@ pub fn create_item(request: &Request) -> Result<Response, AppError> {
     Ok(response)
 }
 
-/// `POST /api/items/{id}/buy` with `{"quantity": n}`: 200 with the purchase and the
-/// stock left; 409 when there are too few units.
+/// `POST /api/items/{id}/buy` with `{"quantity": n}` and optionally the `"price"` the
+/// client expects: 200 with the purchase and the stock left; 409 when there are too few
+/// units, the price changed, or the item is withdrawn.
 pub fn buy_item(request: &Request, id: ItemId) -> Result<Response, AppError> {
-    let quantity = api::parse_purchase(json_body(request)?)?;
+    let buyer = session::token_holder(request)?;
+    let (quantity, expected_price) = api::parse_purchase(json_body(request)?)?;
     let key = api::idempotency_key(request)?;
-    let purchase = buy(id, quantity, key.as_ref())?;
+    let currency = config::currency()?;
+    let purchase = buy(
+        &BuyRequest {
+            buyer: buyer.id,
+            item: id,
+            quantity,
+            expected_price,
+            key: key.as_ref(),
+        },
+        &currency,
+    )?;
     Ok(http::json(StatusCode::OK, &api::purchase_json(&purchase)))
+}
+
+/// `PATCH /api/items/{id}` with `quantity`, `price` and `description` (the token's
+/// holder must sell it, else 404): 200 with the item as changed.
+pub fn change_item(request: &Request, id: ItemId) -> Result<Response, AppError> {
+    let seller = session::token_holder(request)?;
+    let changes = api::parse_item_changes(json_body(request)?)?;
+    let item = listing::change(&seller, id, &changes)?;
+    Ok(http::json(
+        StatusCode::OK,
+        &api::item_json(&item, &config::currency()?),
+    ))
+}
+
+/// `DELETE /api/items/{id}`: withdraw it (the token's holder must sell it, else 404);
+/// 204, also when it already was.
+pub fn withdraw_item(request: &Request, id: ItemId) -> Result<Response, AppError> {
+    let seller = session::token_holder(request)?;
+    listing::withdraw(&seller, id)?;
+    let mut response = http::json_text(StatusCode::NO_CONTENT, String::new());
+    response.headers_mut().remove(header::CONTENT_TYPE);
+    Ok(response)
 }
 
 /// `GET /api/items/{id}`.

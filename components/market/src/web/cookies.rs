@@ -1,6 +1,6 @@
 //! Per-visitor state that lives in cookies, since components keep nothing between
 //! requests: the CSRF token (double-submit) and the one-time notice of what the visitor
-//! just did.
+//! just did. (The session cookie is `web::session`'s.)
 
 use crate::domain::error::AppError;
 use crate::domain::item::ItemId;
@@ -84,19 +84,48 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// What the home page confirms once, after a redirect.
+/// What the next page confirms once, after a redirect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
     Listed(ItemId),
     Bought { item: ItemId, quantity: i32 },
+    Changed(ItemId),
+    Withdrawn(ItemId),
+    SignedUp,
+    SignedIn,
+    SignedOut,
+    TokenRevoked,
 }
 
+/// The notices without an item, by their cookie value.
+const PLAIN_NOTICES: [(Notice, &str); 4] = [
+    (Notice::SignedUp, "signed-up"),
+    (Notice::SignedIn, "signed-in"),
+    (Notice::SignedOut, "signed-out"),
+    (Notice::TokenRevoked, "token-revoked"),
+];
+
 impl Notice {
+    /// The item the notice is about, if any.
+    pub fn item(self) -> Option<ItemId> {
+        match self {
+            Self::Listed(id) | Self::Bought { item: id, .. } | Self::Changed(id) => Some(id),
+            Self::Withdrawn(id) => Some(id),
+            Self::SignedUp | Self::SignedIn | Self::SignedOut | Self::TokenRevoked => None,
+        }
+    }
+
     /// The `Set-Cookie` value that carries this notice to the next page.
     pub fn set_cookie(self) -> String {
         let value = match self {
             Self::Listed(id) => format!("listed-{id}"),
             Self::Bought { item, quantity } => format!("bought-{item}-{quantity}"),
+            Self::Changed(id) => format!("changed-{id}"),
+            Self::Withdrawn(id) => format!("withdrawn-{id}"),
+            plain => PLAIN_NOTICES
+                .iter()
+                .find(|(notice, _)| *notice == plain)
+                .map_or_else(String::new, |(_, value)| (*value).to_owned()),
         };
         format!("{NOTICE_COOKIE}={value}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax")
     }
@@ -104,8 +133,17 @@ impl Notice {
     /// The pending notice, if the cookie holds a well-formed one.
     pub fn from_request(request: &Request) -> Option<Self> {
         let value = request.cookie(NOTICE_COOKIE)?;
-        if let Some(id) = value.strip_prefix("listed-") {
-            return ItemId::parse(id).map(Self::Listed);
+        if let Some((notice, _)) = PLAIN_NOTICES.iter().find(|(_, plain)| *plain == value) {
+            return Some(*notice);
+        }
+        for (prefix, notice) in [
+            ("listed-", Self::Listed as fn(ItemId) -> Self),
+            ("changed-", Self::Changed),
+            ("withdrawn-", Self::Withdrawn),
+        ] {
+            if let Some(id) = value.strip_prefix(prefix) {
+                return ItemId::parse(id).map(notice);
+            }
         }
         let (item, quantity) = value.strip_prefix("bought-")?.split_once('-')?;
         Some(Self::Bought {
@@ -203,6 +241,12 @@ mod tests {
                 item: id,
                 quantity: 3,
             },
+            Notice::Changed(id),
+            Notice::Withdrawn(id),
+            Notice::SignedUp,
+            Notice::SignedIn,
+            Notice::SignedOut,
+            Notice::TokenRevoked,
         ] {
             let cookie = notice.set_cookie();
             let pair = cookie.split(';').next().unwrap();

@@ -24,6 +24,9 @@ impl AppError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::SignInRequired(_) => StatusCode::SEE_OTHER,
+            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -42,6 +45,19 @@ impl AppError {
             Self::Forbidden => "This form has expired or was sent from another site. \
                                 Reload the page and try again."
                 .into(),
+            Self::SignInRequired(_) => "Sign in first.".into(),
+            Self::Unauthenticated { sent: false } => {
+                "Send a personal access token: Authorization: Bearer <token>. \
+                 Create one on your account page."
+                    .into()
+            }
+            Self::Unauthenticated { sent: true } => {
+                "This access token is not valid: it is unknown or was revoked.".into()
+            }
+            Self::TooManyAttempts(seconds) => format!(
+                "Too many failed sign-ins with this email. Try again in {seconds} second{}.",
+                if *seconds == 1 { "" } else { "s" }
+            ),
             Self::NotFound => "There is nothing at this address.".into(),
             Self::MethodNotAllowed(allowed) => {
                 format!("This address only accepts {}.", allow_header(allowed))
@@ -62,6 +78,9 @@ impl AppError {
 
     /// The response for this error, as a page or as JSON, with the request's reference.
     pub fn into_response(self, audience: Audience) -> Response {
+        if let (Audience::Html, Self::SignInRequired(next)) = (audience, &self) {
+            return http::see_other(&sign_in_path(next));
+        }
         let status = self.status();
         if let Self::Unavailable(detail) | Self::Internal(detail) = &self {
             log::error(status.as_u16(), detail);
@@ -92,10 +111,35 @@ impl AppError {
             Self::Unavailable(_) => {
                 headers.insert(http::header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
             }
+            Self::TooManyAttempts(seconds) => {
+                headers.insert(http::header::RETRY_AFTER, (*seconds).into());
+            }
+            Self::Unauthenticated { sent } => {
+                let challenge = if *sent {
+                    r#"Bearer realm="marketplace", error="invalid_token""#
+                } else {
+                    r#"Bearer realm="marketplace""#
+                };
+                headers.insert(
+                    http::header::WWW_AUTHENTICATE,
+                    http::HeaderValue::from_static(challenge),
+                );
+            }
             _ => {}
         }
         response
     }
+}
+
+/// Where the sign-in page is, and the address it leads to a person who must sign in
+/// before `next`.
+pub const SIGN_IN_PATH: &str = "/account/sign-in";
+
+pub fn sign_in_path(next: &str) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    format!("{SIGN_IN_PATH}?{query}")
 }
 
 fn allow_header(allowed: &[Method]) -> String {

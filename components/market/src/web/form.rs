@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 
+use crate::domain::error::AppError;
 use crate::domain::idempotency::{IDEMPOTENCY_FIELD, IdempotencyKey};
 use crate::domain::item::{
-    Description, FieldErrors, ItemId, ItemName, NewItem, NewItemParts, Price, PurchaseQuantity,
-    Quantity, field,
+    Description, FieldErrors, Item, ItemChanges, ItemId, ItemName, NewItem, NewItemParts, Price,
+    PurchaseQuantity, Quantity, field,
 };
 use crate::domain::listing::{BEFORE_PARAM, Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
 use crate::web::cookies::CSRF_FIELD;
@@ -96,10 +97,15 @@ impl Default for BuyFormPage {
     }
 }
 
+/// The hidden field of a buy form holding the price the page showed, so a buy at a
+/// price that changed since is refused.
+pub const SHOWN_PRICE_FIELD: &str = "shown_price";
+
 /// The buy form of one item.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BuyForm {
     pub quantity: String,
+    pub shown_price: Option<String>,
     pub page: BuyFormPage,
     pub guards: FormGuards,
 }
@@ -110,6 +116,7 @@ impl BuyForm {
         let guards = FormGuards::take(&mut fields);
         Self {
             quantity: fields.remove(field::QUANTITY).unwrap_or_default(),
+            shown_price: fields.remove(SHOWN_PRICE_FIELD),
             page: if fields.get(BACK_FIELD).map(String::as_str) == Some(BACK_TO_ITEM) {
                 BuyFormPage::Item
             } else {
@@ -130,6 +137,71 @@ impl BuyForm {
 
     pub fn validate(&self) -> Result<PurchaseQuantity, String> {
         PurchaseQuantity::parse_text(&self.quantity)
+    }
+
+    /// The price the page showed; none from a client that sent none (it buys at
+    /// today's price). One that is not a price is a form we never rendered.
+    pub fn shown_price(&self) -> Result<Option<Price>, AppError> {
+        self.shown_price
+            .as_deref()
+            .map(|text| {
+                Price::parse_text(text).map_err(|_| {
+                    AppError::BadRequest(format!("{SHOWN_PRICE_FIELD} must be a price."))
+                })
+            })
+            .transpose()
+    }
+}
+
+/// Any other form of ours: its guards and its fields by name, kept as typed so that a
+/// form with mistakes comes back as it was left (passwords aside: views never echo
+/// them).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PostedForm {
+    fields: HashMap<String, String>,
+    pub guards: FormGuards,
+}
+
+impl PostedForm {
+    pub fn parse(body: &[u8]) -> Self {
+        let mut fields = fields(body);
+        let guards = FormGuards::take(&mut fields);
+        Self { fields, guards }
+    }
+
+    /// What was typed into `name` (empty when absent).
+    pub fn value(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+
+    /// What was typed into `name`, if it was sent at all.
+    pub fn optional(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+
+    /// The edit form of `item`, filled in with what it says now.
+    pub fn from_item(item: &Item) -> Self {
+        let fields = [
+            (field::QUANTITY, item.quantity.to_string()),
+            (field::PRICE, item.price().amount()),
+            (field::DESCRIPTION, item.description.clone()),
+        ];
+        Self {
+            fields: fields
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
+            guards: FormGuards::default(),
+        }
+    }
+
+    /// The changes a seller's edit form asks for.
+    pub fn item_changes(&self) -> Result<ItemChanges, FieldErrors> {
+        ItemChanges::from_parts(
+            Quantity::parse_text(self.value(field::QUANTITY)),
+            Price::parse_text(self.value(field::PRICE)),
+            Description::parse(self.value(field::DESCRIPTION)),
+        )
     }
 }
 

@@ -1,8 +1,8 @@
 //! The request and response the components work with, independent of Spin's bindings so
 //! that handlers and views can be tested natively, plus the headers every response needs.
 
-use http::{HeaderMap, HeaderValue};
-pub use http::{Method, StatusCode, header};
+use http::HeaderMap;
+pub use http::{HeaderValue, Method, StatusCode, header};
 use maud::Markup;
 
 use crate::domain::error::AppError;

@@ -1,34 +1,48 @@
-//! The item resource for people: its page `GET /items/{id}` and the forms
-//! `POST /items` (sell) and `POST /items/{id}/buy`, each answered with a redirect to the
-//! page the form came from (303) or that page again with the reason (422, 409, 404).
+//! The item resource for people: its page `GET /items/{id}`, the forms `POST /items`
+//! (sell) and `POST /items/{id}/buy`, and its seller's `GET`/`POST /items/{id}/edit` and
+//! `POST /items/{id}/withdraw`. Each form is answered with a redirect to the page it
+//! came from (303), or that page again with the reason (422, 409, 404); a visitor who
+//! is not signed in is sent to sign in first.
 
 use crate::domain::error::AppError;
 use crate::domain::item::{FieldErrors, ItemId, field};
 use crate::domain::listing::Listing;
-use crate::use_cases::{buy::buy, sell::sell};
+use crate::storage::{config, db};
+use crate::use_cases::buy::{BuyRequest, buy};
+use crate::use_cases::{listing, sell::sell};
+use crate::web::account_views::{self, EditView};
 use crate::web::cookies::{CsrfToken, Notice};
-use crate::web::form::{BuyForm, BuyFormPage, FormGuards, SellForm};
-use crate::web::http::{Request, Response, StatusCode};
+use crate::web::form::{BuyForm, BuyFormPage, FormGuards, PostedForm, SellForm};
+use crate::web::http::{self, Request, Response, StatusCode};
 use crate::web::pages::{self, FormState, VisitorCookies};
+use crate::web::session;
+use crate::web::views::Header;
 
 const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
 
-/// `GET /items/{id}`: the item's own page, with the visitor's notice.
+fn item_path(id: ItemId) -> String {
+    format!("/items/{id}")
+}
+
+/// `GET /items/{id}`: the item's own page, with the visitor's notice, and its seller's
+/// controls for its seller.
 pub fn item_page(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let visitor = VisitorCookies::read(request)?;
+    let viewer = session::viewer(request)?;
     let mut response = pages::render_item(
         StatusCode::OK,
         id,
         &visitor.csrf_token,
         visitor.notice,
         None,
+        viewer.as_ref(),
     )?;
     visitor.write(&mut response);
     Ok(response)
 }
 
 /// Checks a form post's content type and CSRF token, then parses it.
-fn read_form<F>(
+pub fn read_form<F>(
     request: &Request,
     parse: fn(&[u8]) -> F,
     guards: fn(&F) -> &FormGuards,
@@ -42,12 +56,14 @@ fn read_form<F>(
     Ok((form, token))
 }
 
-/// `POST /items`: store a valid item and redirect home (303), or hand the form back (422).
+/// `POST /items`: store a valid item as the signed-in person's and redirect home (303),
+/// or hand the form back (422).
 pub fn sell_from_form(request: &Request) -> Result<Response, AppError> {
     let (form, token) = read_form(request, SellForm::parse, |form| &form.guards)?;
+    let seller = session::signed_in(request, "/")?;
     match form.validate() {
         Ok(new_item) => {
-            let item = sell(&new_item, form.guards.idempotency_key.as_ref())?;
+            let item = sell(&seller, &new_item, form.guards.idempotency_key.as_ref())?;
             Ok(pages::redirect_with("/", Notice::Listed(item.id())))
         }
         Err(errors) => pages::render(
@@ -59,32 +75,43 @@ pub fn sell_from_form(request: &Request) -> Result<Response, AppError> {
                 errors: &errors,
                 ..FormState::fresh(&token)
             },
+            Some(&seller),
         ),
     }
 }
 
-/// `POST /items/{id}/buy`: take the stock and redirect back to the page the form was on,
-/// the item's page or a page of the listing (303), or show that page again with the
-/// reason beside the item (422 for a bad quantity, 409 for too little stock, 404 for an
-/// unknown item).
+/// `POST /items/{id}/buy`: take the stock at the price the page showed and redirect back
+/// to the page the form was on, the item's page or a page of the listing (303), or show
+/// that page again with the reason beside the item (422 for a bad quantity, 409 for too
+/// little stock, a changed price or a withdrawn item, 404 for an unknown item).
 pub fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let (form, token) = read_form(request, BuyForm::parse, |form| &form.guards)?;
+    let back = match &form.page {
+        BuyFormPage::Item => item_path(id),
+        BuyFormPage::Listing(listing, before) => listing.page_path(*before),
+    };
+    let buyer = session::signed_in(request, &back)?;
+    let currency = config::currency()?;
     let purchase = form
         .validate()
         .map_err(|message| AppError::Invalid(FieldErrors::single(field::QUANTITY, message)))
-        .and_then(|quantity| buy(id, quantity, form.guards.idempotency_key.as_ref()));
+        .and_then(|quantity| {
+            let request = BuyRequest {
+                buyer: buyer.id,
+                item: id,
+                quantity,
+                expected_price: form.shown_price()?,
+                key: form.guards.idempotency_key.as_ref(),
+            };
+            buy(&request, &currency)
+        });
     let error = match purchase {
         Ok(purchase) => {
             let notice = Notice::Bought {
                 item: id,
                 quantity: purchase.quantity,
             };
-            return Ok(match &form.page {
-                BuyFormPage::Item => pages::redirect_with(&format!("/items/{id}"), notice),
-                BuyFormPage::Listing(listing, before) => {
-                    pages::redirect_with(&listing.page_path(*before), notice)
-                }
-            });
+            return Ok(pages::redirect_with(&back, notice));
         }
         Err(error @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::NotFound)) => error,
         Err(other) => return Err(other),
@@ -96,7 +123,14 @@ pub fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError
     };
     match &form.page {
         // An unknown item has no page: the 404 page says so.
-        BuyFormPage::Item => pages::render_item(error.status(), id, &token, None, Some(&message)),
+        BuyFormPage::Item => pages::render_item(
+            error.status(),
+            id,
+            &token,
+            None,
+            Some(&message),
+            Some(&buyer),
+        ),
         BuyFormPage::Listing(listing, before) => pages::render(
             error.status(),
             listing,
@@ -105,6 +139,83 @@ pub fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError
                 buy_error: Some((id, &message)),
                 ..FormState::fresh(&token)
             },
+            Some(&buyer),
         ),
     }
+}
+
+/// `GET /items/{id}/edit`: the seller's form to change the listing, filled in with what
+/// it says now. Anyone else's listing is not found.
+pub fn edit_page(request: &Request, id: ItemId) -> Result<Response, AppError> {
+    let visitor = VisitorCookies::read(request)?;
+    let seller = session::signed_in(request, &format!("/items/{id}/edit"))?;
+    let item = db::find_item(&db::open()?, id)?
+        .filter(|item| item.is_sold_by(seller.id))
+        .ok_or(AppError::NotFound)?;
+    let form = PostedForm::from_item(&item);
+    let mut response = render_edit(
+        StatusCode::OK,
+        &item,
+        &form,
+        &FieldErrors::default(),
+        &visitor.csrf_token,
+        &seller,
+    )?;
+    visitor.write(&mut response);
+    Ok(response)
+}
+
+/// `POST /items/{id}/edit`: save the changes and go back to the item's page (303), or
+/// hand the form back with the mistakes marked (422).
+pub fn edit_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
+    let (form, token) = read_form(request, PostedForm::parse, |form| &form.guards)?;
+    let seller = session::signed_in(request, &format!("/items/{id}/edit"))?;
+    match form.item_changes() {
+        Ok(changes) => {
+            listing::change(&seller, id, &changes)?;
+            Ok(pages::redirect_with(&item_path(id), Notice::Changed(id)))
+        }
+        Err(errors) => {
+            let item = db::find_item(&db::open()?, id)?
+                .filter(|item| item.is_sold_by(seller.id))
+                .ok_or(AppError::NotFound)?;
+            render_edit(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &item,
+                &form,
+                &errors,
+                &token,
+                &seller,
+            )
+        }
+    }
+}
+
+fn render_edit(
+    status: StatusCode,
+    item: &crate::domain::item::Item,
+    form: &PostedForm,
+    errors: &FieldErrors,
+    token: &CsrfToken,
+    seller: &crate::domain::account::Person,
+) -> Result<Response, AppError> {
+    Ok(http::html(
+        status,
+        account_views::edit_item_page(&EditView {
+            item,
+            form,
+            errors,
+            currency: &config::currency()?,
+            csrf_token: token.as_str(),
+            header: Header::for_viewer(Some(seller), token.as_str()),
+        }),
+    ))
+}
+
+/// `POST /items/{id}/withdraw`: take the listing off sale and go back to its page (303).
+pub fn withdraw_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
+    read_form(request, PostedForm::parse, |form| &form.guards)?;
+    let seller = session::signed_in(request, &item_path(id))?;
+    listing::withdraw(&seller, id)?;
+    Ok(pages::redirect_with(&item_path(id), Notice::Withdrawn(id)))
 }

@@ -1,6 +1,8 @@
-//! The HTTP edge: requests and responses, pages and JSON, cookies and forms, and the
-//! status and body each error gets.
+//! The HTTP edge: requests and responses, pages and JSON, cookies, sessions and forms,
+//! and the status and body each error gets.
 
+pub mod account_forms;
+pub mod account_views;
 pub mod api;
 pub mod api_routes;
 pub mod cookies;
@@ -9,5 +11,6 @@ pub mod form;
 pub mod http;
 pub mod item_forms;
 pub mod pages;
+pub mod session;
 pub mod spin;
 pub mod views;

@@ -2,6 +2,7 @@
 //! page (the listing around the sell form, fresh or handed back with mistakes marked)
 //! and an item's own page.
 
+use crate::domain::account::Person;
 use crate::domain::error::AppError;
 use crate::domain::item::{Currency, FieldErrors, Item, ItemId};
 use crate::domain::listing::{Listing, PAGE_SIZE};
@@ -12,7 +13,7 @@ use crate::storage::db;
 use crate::web::cookies::{CsrfToken, Notice};
 use crate::web::form::SellForm;
 use crate::web::http::{self, Request, Response, StatusCode};
-use crate::web::views::{self, HomeView, ItemView, ListingView, Visitor};
+use crate::web::views::{self, Header, HomeView, ItemView, ListingView, Visitor};
 
 /// What a page read from the visitor's cookies, and must hand back in its response.
 pub struct VisitorCookies {
@@ -112,8 +113,8 @@ fn notice_with_name(
     let Some(notice) = notice else {
         return Ok(None);
     };
-    let id = match notice {
-        Notice::Listed(id) | Notice::Bought { item: id, .. } => id,
+    let Some(id) = notice.item() else {
+        return Ok(Some((notice, None)));
     };
     let name = match at_hand.iter().find(|item| item.id() == id) {
         Some(item) => Some(item.name.clone()),
@@ -131,6 +132,7 @@ pub fn render(
     listing: &Listing,
     before: Option<ItemId>,
     state: FormState,
+    viewer: Option<&Person>,
 ) -> Result<Response, AppError> {
     let idempotency_key = random_token()?;
     let currency = config::currency()?;
@@ -173,6 +175,7 @@ pub fn render(
             errors: state.errors,
             currency: &currency,
             visitor,
+            header: Header::for_viewer(viewer, state.csrf_token.as_str()),
             buy_error_elsewhere,
         }),
     ))
@@ -186,6 +189,7 @@ pub fn render_item(
     csrf_token: &CsrfToken,
     notice: Option<Notice>,
     buy_error: Option<&str>,
+    viewer: Option<&Person>,
 ) -> Result<Response, AppError> {
     let item = db::find_item(&db::open()?, id)?.ok_or(AppError::NotFound)?;
     let idempotency_key = random_token()?;
@@ -201,6 +205,8 @@ pub fn render_item(
                 notice: notice.as_ref().map(|(n, name)| (*n, name.as_deref())),
                 buy_error: buy_error.map(|message| (id, message)),
             },
+            header: Header::for_viewer(viewer, csrf_token.as_str()),
+            is_seller: viewer.is_some_and(|person| item.is_sold_by(person.id)),
         }),
     ))
 }

@@ -4,6 +4,7 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use crate::domain::account::Person;
 use crate::domain::idempotency::IDEMPOTENCY_FIELD;
 use crate::domain::item::{
     Currency, DESCRIPTION_MAX_CHARS, FieldErrors, Item, ItemId, NAME_MAX_CHARS, QUANTITY_MAX,
@@ -14,13 +15,38 @@ use crate::domain::listing::{
 };
 use crate::storage::db::ItemsPage;
 use crate::web::cookies::{CSRF_FIELD, Notice};
-use crate::web::form::{BACK_FIELD, BACK_TO_ITEM, BuyFormPage, SellForm};
+use crate::web::form::{BACK_FIELD, BACK_TO_ITEM, BuyFormPage, SHOWN_PRICE_FIELD, SellForm};
 use crate::web::http::StatusCode;
 
 /// Where the stylesheet is served (by the pages component).
 pub const STYLESHEET_PATH: &str = "/static/site.css";
 
-fn layout(title: &str, content: Markup) -> Markup {
+/// Who the page is for, as its header shows it.
+#[derive(Clone, Copy)]
+pub enum Header<'a> {
+    /// Not signed in: links to sign in and sign up.
+    SignedOut,
+    /// Signed in: their name, their pages, and a sign-out button (a form, so it carries
+    /// the CSRF token).
+    SignedIn { name: &'a str, csrf_token: &'a str },
+    /// Not known (error pages): the brand only.
+    Plain,
+}
+
+impl<'a> Header<'a> {
+    pub fn for_viewer(viewer: Option<&'a Person>, csrf_token: &'a str) -> Self {
+        match viewer {
+            Some(person) => Self::SignedIn {
+                name: &person.display_name,
+                csrf_token,
+            },
+            None => Self::SignedOut,
+        }
+    }
+}
+
+/// Every page: the head, the site header with its navigation, and the content.
+pub(crate) fn layout(title: &str, header: &Header, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -31,11 +57,48 @@ fn layout(title: &str, content: Markup) -> Markup {
                 link rel="stylesheet" href=(STYLESHEET_PATH);
             }
             body {
-                header { a.brand href="/" { "Marketplace" } }
+                header.site {
+                    a.brand href="/" { "Marketplace" }
+                    (site_navigation(header))
+                }
                 main { (content) }
             }
         }
     }
+}
+
+fn site_navigation(header: &Header) -> Markup {
+    html! {
+        @match header {
+            Header::SignedOut => nav.account aria-label="Account" {
+                a href=(paths::SIGN_IN) { "Sign in" }
+                a href=(paths::SIGN_UP) { "Sign up" }
+            },
+            Header::SignedIn { name, csrf_token } => nav.account aria-label="Account" {
+                span.signed-in { "Signed in as " strong { (name) } }
+                a href=(paths::MY_LISTINGS) { "My listings" }
+                a href=(paths::MY_PURCHASES) { "My purchases" }
+                a href=(paths::ACCOUNT) { "Account" }
+                form.sign-out method="post" action=(paths::SIGN_OUT) {
+                    input type="hidden" name=(CSRF_FIELD) value=(csrf_token);
+                    button type="submit" { "Sign out" }
+                }
+            },
+            Header::Plain => {},
+        }
+    }
+}
+
+/// The addresses of the account pages (served by the accounts component, `/account/...`).
+pub mod paths {
+    pub const ACCOUNT: &str = "/account";
+    pub const SIGN_UP: &str = "/account/sign-up";
+    pub const SIGN_IN: &str = crate::web::errors::SIGN_IN_PATH;
+    pub const SIGN_OUT: &str = "/account/sign-out";
+    pub const SIGN_OUT_EVERYWHERE: &str = "/account/sign-out-everywhere";
+    pub const TOKENS: &str = "/account/tokens";
+    pub const MY_LISTINGS: &str = "/account/listings";
+    pub const MY_PURCHASES: &str = "/account/purchases";
 }
 
 /// What every page with forms carries for the visitor.
@@ -127,6 +190,7 @@ pub struct HomeView<'a> {
     pub errors: &'a FieldErrors,
     pub currency: &'a Currency,
     pub visitor: Visitor<'a>,
+    pub header: Header<'a>,
     /// A failed purchase of an item the listing section does not show.
     pub buy_error_elsewhere: Option<&'a str>,
 }
@@ -140,7 +204,7 @@ pub fn home(view: &HomeView) -> Markup {
     let content = html! {
         h1 { (title) }
         (search_form(view.listing))
-        (notice(&view.visitor))
+        (notice(view.visitor.notice))
         @if let Some(message) = view.buy_error_elsewhere {
             p.alert #buy-error role="alert" { (message) }
         }
@@ -152,10 +216,17 @@ pub fn home(view: &HomeView) -> Markup {
         (view.listing_section)
         section.sell aria-labelledby="sell-heading" {
             h2 #sell-heading { "Sell an item" }
-            (sell_form(view))
+            @if matches!(view.header, Header::SignedIn { .. }) {
+                (sell_form(view))
+            } @else {
+                p {
+                    a href=(crate::web::errors::sign_in_path("/")) { "Sign in" } " or "
+                    a href=(paths::SIGN_UP) { "create an account" } " to sell."
+                }
+            }
         }
     };
-    layout(&title, content)
+    layout(&title, &view.header, content)
 }
 
 fn empty_listing_text(listing: &Listing, older: bool) -> String {
@@ -200,27 +271,35 @@ fn search_form(listing: &Listing) -> Markup {
     }
 }
 
-fn notice(visitor: &Visitor) -> Markup {
-    let Some((notice, name)) = visitor.notice else {
+/// The confirmation of what the visitor just did, with the item's name when known.
+pub(crate) fn notice(notice: Option<(Notice, Option<&str>)>) -> Markup {
+    let Some((notice, name)) = notice else {
         return html! {};
     };
-    let text = match (notice, name) {
-        (Notice::Listed(_), Some(name)) => format!("“{name}” is now listed for sale."),
-        (Notice::Listed(_), None) => "Your item is now listed for sale.".into(),
-        (Notice::Bought { quantity, .. }, Some(name)) => format!(
-            "You bought {} × “{name}”.",
-            group_thousands(i64::from(quantity))
-        ),
-        (Notice::Bought { quantity, .. }, None) => {
-            format!("You bought {} units.", group_thousands(i64::from(quantity)))
-        }
+    let item =
+        |name: Option<&str>| name.map_or_else(|| "Your item".to_owned(), |n| format!("“{n}”"));
+    let text = match notice {
+        Notice::Listed(_) => format!("{} is now listed for sale.", item(name)),
+        Notice::Bought { quantity, .. } => match name {
+            Some(name) => format!(
+                "You bought {} × “{name}”.",
+                group_thousands(i64::from(quantity))
+            ),
+            None => format!("You bought {} units.", group_thousands(i64::from(quantity))),
+        },
+        Notice::Changed(_) => format!("{} is saved with your changes.", item(name)),
+        Notice::Withdrawn(_) => format!("{} is withdrawn: it is no longer for sale.", item(name)),
+        Notice::SignedUp => "Welcome! Your account is ready and you are signed in.".into(),
+        Notice::SignedIn => "You are signed in.".into(),
+        Notice::SignedOut => "You are signed out.".into(),
+        Notice::TokenRevoked => "The token is revoked: it no longer works.".into(),
     };
     html! { p.notice #confirmation role="status" { (text) } }
 }
 
 /// The hidden fields every form carries: the CSRF token and its own one-time key (the
 /// page's key, suffixed with the item for buy forms, so no two forms share one).
-fn form_guards(visitor: &Visitor, item: Option<&Item>) -> Markup {
+pub(crate) fn form_guards(visitor: &Visitor, item: Option<&Item>) -> Markup {
     html! {
         input type="hidden" name=(CSRF_FIELD) value=(visitor.csrf_token);
         @match item {
@@ -265,7 +344,12 @@ fn sell_form(view: &HomeView) -> Markup {
 
 /// A label, the control, and the message beside it when the field is wrong (the control
 /// points at it with `aria-describedby`).
-fn labelled_field(name: &str, label: &str, errors: &FieldErrors, control: Markup) -> Markup {
+pub(crate) fn labelled_field(
+    name: &str,
+    label: &str,
+    errors: &FieldErrors,
+    control: Markup,
+) -> Markup {
     html! {
         div.field {
             label for=(name) { (label) }
@@ -298,23 +382,34 @@ fn item_card(view: &ListingView, item: &Item, origin: &BuyFormPage) -> Markup {
             p.price { (view.currency.format(item.price())) }
             p.stock.sold-out[item.quantity == 0] { (stock_text(item.quantity)) }
             p.description { (item.description) }
-            p.added { "Listed " time datetime=(item.date_added) { (listed_on(item)) } }
+            (listed_by(item))
             (buy_form(view.visitor, item, buy_error, origin))
         }
     }
 }
 
-fn listed_on(item: &Item) -> &str {
+pub(crate) fn listed_on(item: &Item) -> &str {
     item.date_added.get(..10).unwrap_or(&item.date_added)
+}
+
+/// When an item was listed, and by whom (items from before accounts have no seller).
+fn listed_by(item: &Item) -> Markup {
+    html! {
+        p.added {
+            "Listed " time datetime=(item.date_added) { (listed_on(item)) }
+            @if let Some(seller) = &item.seller_name { " by " span.seller { (seller) } }
+        }
+    }
 }
 
 /// The buy form of an item in stock, with the reason the last try failed beside it.
 fn buy_form(visitor: &Visitor, item: &Item, error: Option<&str>, origin: &BuyFormPage) -> Markup {
     let error_id = format!("buy-error-{}", item.id);
     html! {
-        @if item.quantity > 0 {
+        @if item.quantity > 0 && !item.withdrawn {
             form.buy method="post" action={ "/items/" (item.id) "/buy" } novalidate {
                 (form_guards(visitor, Some(item)))
+                input type="hidden" name=(SHOWN_PRICE_FIELD) value=(item.price().amount());
                 @match origin {
                     BuyFormPage::Listing(listing, before) => {
                         @if let Some(search) = &listing.search {
@@ -348,6 +443,9 @@ pub struct ItemView<'a> {
     pub item: &'a Item,
     pub currency: &'a Currency,
     pub visitor: Visitor<'a>,
+    pub header: Header<'a>,
+    /// The visitor sells it: they may change or withdraw it.
+    pub is_seller: bool,
 }
 
 /// `/items/{id}`: the item, its price and stock, when it was listed, and the buy form.
@@ -359,27 +457,42 @@ pub fn item_page(view: &ItemView) -> Markup {
         .filter(|(id, _)| *id == item.id())
         .map(|(_, message)| message);
     let content = html! {
-        (notice(&view.visitor))
+        (notice(view.visitor.notice))
         article.item-page aria-labelledby="item-name" {
             h1 #item-name { (item.name) }
+            @if item.withdrawn {
+                p.alert #withdrawn role="status" {
+                    "This item was withdrawn by its seller: it is no longer for sale."
+                }
+            }
             p.price { (view.currency.format(item.price())) " per unit" }
             p.stock.sold-out[item.quantity == 0] { (stock_text(item.quantity)) }
             p.description { (item.description) }
-            p.added { "Listed " time datetime=(item.date_added) { (listed_on(item)) } }
-            (buy_form(&view.visitor, item, buy_error, &BuyFormPage::Item))
+            (listed_by(item))
+            @if view.is_seller && !item.withdrawn {
+                div.seller-actions {
+                    a href={ "/items/" (item.id) "/edit" } { "Change price, stock or description" }
+                    form method="post" action={ "/items/" (item.id) "/withdraw" } {
+                        input type="hidden" name=(CSRF_FIELD) value=(view.visitor.csrf_token);
+                        button type="submit" { "Withdraw this listing" }
+                    }
+                }
+            } @else {
+                (buy_form(&view.visitor, item, buy_error, &BuyFormPage::Item))
+            }
         }
         p { a href="/" { "Back to everything for sale" } }
     };
-    layout(&item.name, content)
+    layout(&item.name, &view.header, content)
 }
 
-/// The page for any error: the status, one sentence, and a way back.
 /// The page of an error: what happened, and the request's reference, which a person can
 /// quote to the shop (it finds the request's log lines, and nothing else about it).
 pub fn error_page(status: StatusCode, message: &str, reference: Option<&str>) -> Markup {
     let title = status.canonical_reason().unwrap_or("Error");
     layout(
         title,
+        &Header::Plain,
         html! {
             h1 { (title) }
             p.error-message { (message) }
@@ -403,6 +516,9 @@ mod tests {
             price_cents: 123_450,
             description: "d".into(),
             date_added: "2026-11-22T10:00:00.000000Z".into(),
+            seller_id: Some(1),
+            seller_name: Some("Ada".into()),
+            withdrawn: false,
         }
     }
 
@@ -434,6 +550,10 @@ mod tests {
             errors,
             currency: &currency,
             visitor,
+            header: Header::SignedIn {
+                name: "Ada",
+                csrf_token: "tok",
+            },
             buy_error_elsewhere: None,
         })
         .into_string()
@@ -608,6 +728,8 @@ mod tests {
                 notice: None,
                 buy_error: Some((lamp.id(), "Only 2 left in stock.")),
             },
+            header: Header::SignedOut,
+            is_seller: false,
         })
         .into_string();
         assert!(
