@@ -142,6 +142,16 @@ impl TestPerson {
     }
 }
 
+/// The headers of a JSON request from the [`shopper`]'s program: its API token.
+pub fn json_headers() -> [(&'static str, &'static str); 2] {
+    static BEARER: OnceLock<String> = OnceLock::new();
+    let bearer = BEARER.get_or_init(|| shopper().bearer());
+    [
+        ("content-type", "application/json"),
+        ("authorization", bearer),
+    ]
+}
+
 /// The person every test database has, who lists and buys in the tests that are not
 /// about who may: the same secrets in every database of this process.
 pub fn shopper() -> &'static TestPerson {

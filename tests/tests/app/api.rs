@@ -1,6 +1,6 @@
 use hyper::{Method, StatusCode};
 use market_tests::shop::ApiItem;
-use market_tests::testing::spawn_app;
+use market_tests::testing::{json_headers, spawn_app};
 use serde_json::{Value, json};
 
 const ITEM: &str = r#"{"name":"Desk","quantity":2,"price":"9.99","description":"Oak, 120 cm."}"#;
@@ -179,7 +179,7 @@ async fn bodies_that_are_not_json_get_400() {
         .send(
             Method::POST,
             "/api/items",
-            &[("content-type", "application/json")],
+            &json_headers(),
             &b"{\"name\":\"\xff\"}"[..],
         )
         .await;
@@ -199,6 +199,7 @@ async fn other_content_types_get_415() {
         let headers: Vec<(&str, &str)> = content_type
             .map(|c| ("content-type", c))
             .into_iter()
+            .chain([json_headers()[1]])
             .collect();
         let response = app.send(Method::POST, "/api/items", &headers, ITEM).await;
         assert_eq!(
@@ -212,7 +213,10 @@ async fn other_content_types_get_415() {
         .send(
             Method::POST,
             "/api/items",
-            &[("content-type", "application/json; charset=utf-8")],
+            &[
+                ("content-type", "application/json; charset=utf-8"),
+                json_headers()[1],
+            ],
             ITEM,
         )
         .await;

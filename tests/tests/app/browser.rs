@@ -1,6 +1,7 @@
-//! A person using the marketplace in headless Chromium, through nginx: list an item,
-//! see it with the confirmation, make mistakes and see them marked with the input kept.
-//! Screenshots of each state go to `target/test-artifacts/browser/`.
+//! People using the marketplace in headless Chromium, through nginx: sign up, list an
+//! item, see it with the confirmation, make mistakes and see them marked with the input
+//! kept, change the listing, buy it as another person, and sign out. Screenshots of each
+//! state go to `target/test-artifacts/browser/`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use market_tests::nginx::Nginx;
 use market_tests::process;
 use market_tests::shop::ApiItem;
-use market_tests::testing::{project_dir, spawn_app};
+use market_tests::testing::{TEST_PASSWORD, TestPerson, project_dir, shopper, spawn_app};
 use serde_json::json;
 
 /// chromedriver on a free port, stopped on drop.
@@ -111,6 +112,64 @@ async fn sell(browser: &Client, name: &str, quantity: &str, price: &str, descrip
     browser.find(submit).await.unwrap().click().await.unwrap();
 }
 
+/// Clicks what `css` finds and waits for the page it leads to: until the old page's root
+/// goes stale, so that nothing is read from the page being left.
+async fn click(browser: &Client, css: &str) {
+    let old_page = browser.find(Locator::Css("html")).await.unwrap();
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while old_page.tag_name().await.is_ok() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "clicking {css} led nowhere"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Signs a new person up with the sign-up form, as they would; back on the home page.
+async fn sign_up(browser: &Client, base: &str, name: &str, email: &str) {
+    browser
+        .goto(&format!("{base}/account/sign-up"))
+        .await
+        .unwrap();
+    fill(browser, "email", email).await;
+    fill(browser, "display_name", name).await;
+    fill(browser, "password", TEST_PASSWORD).await;
+    click(browser, "#sign-up-form button[type=submit]").await;
+    let welcome = text_of(browser, "#confirmation").await;
+    assert!(welcome.starts_with("Welcome!"), "{welcome}");
+}
+
+/// Signs `person` in with the sign-in form; back on the home page.
+async fn sign_in(browser: &Client, base: &str, person: &TestPerson) {
+    browser
+        .goto(&format!("{base}/account/sign-in"))
+        .await
+        .unwrap();
+    fill(browser, "email", &person.email).await;
+    fill(browser, "password", &person.password).await;
+    click(browser, "#sign-in-form button[type=submit]").await;
+    assert_eq!(
+        text_of(browser, "#confirmation").await,
+        "You are signed in."
+    );
+}
+
+async fn sign_out(browser: &Client) {
+    click(browser, "form.sign-out button[type=submit]").await;
+    assert_eq!(
+        text_of(browser, "#confirmation").await,
+        "You are signed out."
+    );
+}
+
 async fn text_of(browser: &Client, css: &str) -> String {
     browser
         .wait()
@@ -123,12 +182,13 @@ async fn text_of(browser: &Client, css: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_person_lists_an_item_and_corrects_a_form_in_a_real_browser() {
+async fn a_person_signs_up_lists_corrects_and_changes_an_item_and_another_buys_it() {
     let app = spawn_app().await;
     let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
     let driver = ChromeDriver::start();
     let browser = driver.browser().await;
-    let home = format!("http://{}/", nginx.addr);
+    let base = format!("http://{}", nginx.addr);
+    let home = format!("{base}/");
 
     browser.goto(&home).await.unwrap();
     assert!(
@@ -137,6 +197,12 @@ async fn a_person_lists_an_item_and_corrects_a_form_in_a_real_browser() {
             .contains("Nothing is for sale right now")
     );
     screenshot(&browser, "1-empty-shop.png").await;
+    sign_up(&browser, &base, "Alice", "alice@example.com").await;
+    assert!(
+        text_of(&browser, ".signed-in")
+            .await
+            .contains("Signed in as Alice")
+    );
 
     sell(
         &browser,
@@ -199,9 +265,65 @@ async fn a_person_lists_an_item_and_corrects_a_form_in_a_real_browser() {
         .unwrap();
     assert_eq!(quantity.as_deref(), Some("-3"));
     screenshot(&browser, "3-form-with-mistakes.png").await;
+    assert_eq!(app.item_count().await, 1, "only the valid item was stored");
+
+    // Alice lowers the price on her item's page.
+    browser.goto(&home).await.unwrap();
+    click(&browser, "ol.items li:first-child h3 a").await;
+    let item_url = browser.current_url().await.unwrap();
+    click(&browser, ".seller-actions a").await;
+    fill(&browser, "price", "129.90").await;
+    click(&browser, "#edit-form button[type=submit]").await;
+    assert_eq!(
+        text_of(&browser, "#confirmation").await,
+        "“Green bicycle” is saved with your changes."
+    );
+    assert!(text_of(&browser, ".price").await.contains("129.90 EUR"));
+    screenshot(&browser, "4-item-changed.png").await;
+    sign_out(&browser).await;
+
+    // Bob signs up, buys one, and finds it among his purchases.
+    sign_up(&browser, &base, "Bob", "bob@example.com").await;
+    browser.goto(item_url.as_str()).await.unwrap();
+    assert!(text_of(&browser, ".added").await.contains("by Alice"));
+    assert!(
+        browser
+            .find_all(Locator::Css(".seller-actions"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "only the seller may change it"
+    );
+    click(&browser, "form.buy button[type=submit]").await;
+    assert_eq!(
+        text_of(&browser, "#confirmation").await,
+        "You bought 1 × “Green bicycle”."
+    );
+    click(&browser, "a[href='/account/purchases']").await;
+    let bought = text_of(&browser, "table.records tbody tr").await;
+    assert!(
+        bought.contains("Green bicycle") && bought.contains("129.90 EUR"),
+        "{bought}"
+    );
+    screenshot(&browser, "5-my-purchases.png").await;
+    sign_out(&browser).await;
+    assert!(
+        text_of(&browser, "nav.account").await.contains("Sign in"),
+        "signed out for good"
+    );
 
     browser.close().await.unwrap();
-    assert_eq!(app.item_count().await, 1, "only the valid item was stored");
+    let sold: i64 = app
+        .db
+        .query_one(
+            "SELECT count(*) FROM purchases JOIN accounts ON accounts.id = buyer_id
+             WHERE accounts.display_name = 'Bob' AND price_cents = 12990",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(sold, 1, "Bob bought one at the changed price");
 }
 
 #[tokio::test]
@@ -213,6 +335,7 @@ async fn arriving_from_another_site_keeps_the_forms_in_open_tabs_working() {
     // `localhost` and a `data:` page are different sites: following the link is a
     // cross-site navigation, on which a `SameSite=Strict` cookie would not be sent.
     let home = format!("http://localhost:{}/", nginx.addr.port());
+    sign_in(&browser, home.trim_end_matches('/'), shopper()).await;
     browser.goto(&home).await.unwrap();
     let first_tab = browser.window().await.unwrap();
 
@@ -297,11 +420,54 @@ async fn every_page_state_passes_axe_for_wcag_2_1_a_and_aa() {
     }
     app.post_json(&format!("/api/items/{}/buy", ids[2]), r#"{"quantity":1}"#)
         .await;
+    let withdrawn = ApiItem::named("Withdrawn vase").list(&app).await["id"]
+        .as_i64()
+        .unwrap();
+    app.send(
+        hyper::Method::DELETE,
+        &format!("/api/items/{withdrawn}"),
+        &[("authorization", &shopper().bearer())],
+        "",
+    )
+    .await;
 
-    // (page state, how to reach it)
+    // (page state, how to reach it): first signed out, then signed in.
     let mut checked = Vec::new();
     for (state, path) in [
+        ("home-signed-out", "/".to_owned()),
+        ("sign-up", "/account/sign-up".to_owned()),
+        ("sign-in", "/account/sign-in".to_owned()),
+    ] {
+        browser.goto(&format!("{base}{path}")).await.unwrap();
+        checked.push((state, wcag_violations(&browser, &axe).await));
+        screenshot(&browser, &format!("a11y-{state}.png")).await;
+    }
+    fill(&browser, "email", "nobody@example.com").await;
+    fill(&browser, "password", "not the password at all").await;
+    click(&browser, "#sign-in-form button[type=submit]").await;
+    text_of(&browser, "#form-errors").await;
+    checked.push(("sign-in-refused", wcag_violations(&browser, &axe).await));
+    browser
+        .goto(&format!("{base}/account/sign-up"))
+        .await
+        .unwrap();
+    fill(&browser, "email", "not an email").await;
+    fill(&browser, "password", "short").await;
+    click(&browser, "#sign-up-form button[type=submit]").await;
+    text_of(&browser, "#password-error").await;
+    checked.push((
+        "sign-up-with-mistakes",
+        wcag_violations(&browser, &axe).await,
+    ));
+    screenshot(&browser, "a11y-sign-up-with-mistakes.png").await;
+    sign_in(&browser, &base, shopper()).await;
+    for (state, path) in [
         ("home", "/".to_owned()),
+        ("account", "/account".to_owned()),
+        ("my-purchases", "/account/purchases".to_owned()),
+        ("my-listings", "/account/listings".to_owned()),
+        ("edit-item", format!("/items/{}/edit", ids[0])),
+        ("withdrawn-item-page", format!("/items/{withdrawn}")),
         ("item-page", format!("/items/{}", ids[0])),
         ("sold-out-item-page", format!("/items/{}", ids[2])),
         ("search-results", "/?q=lamp".to_owned()),
@@ -333,6 +499,20 @@ async fn every_page_state_passes_axe_for_wcag_2_1_a_and_aa() {
     text_of(&browser, &format!("#buy-error-{}", ids[0])).await;
     checked.push(("failed-buy", wcag_violations(&browser, &axe).await));
     screenshot(&browser, "a11y-failed-buy.png").await;
+    browser
+        .goto(&format!("{base}/items/{}/edit", ids[0]))
+        .await
+        .unwrap();
+    fill(&browser, "price", "free").await;
+    click(&browser, "#edit-form button[type=submit]").await;
+    text_of(&browser, "#price-error").await;
+    checked.push(("edit-with-mistakes", wcag_violations(&browser, &axe).await));
+    browser.goto(&format!("{base}/account")).await.unwrap();
+    fill(&browser, "token_name", "a11y script").await;
+    click(&browser, "#token-form button[type=submit]").await;
+    text_of(&browser, "#new-token-value").await;
+    checked.push(("account-new-token", wcag_violations(&browser, &axe).await));
+    screenshot(&browser, "a11y-account-new-token.png").await;
     browser.close().await.unwrap();
 
     for (state, violations) in &checked {

@@ -1,7 +1,7 @@
 use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::shop::{list_item, post_buy_form, purchases, stock};
-use market_tests::testing::{TestApp, spawn_app};
+use market_tests::testing::{TestApp, json_headers, spawn_app};
 
 async fn buy(app: &TestApp, id: i64, body: &str) -> market_tests::testing::TestResponse {
     app.post_json(&format!("/api/items/{id}/buy"), body).await
@@ -123,7 +123,7 @@ async fn invalid_purchases_get_422_or_400_and_take_nothing() {
         .send(
             Method::POST,
             &format!("/api/items/{id}/buy"),
-            &[("content-type", "text/plain")],
+            &[("content-type", "text/plain"), json_headers()[1]],
             r#"{"quantity":1}"#,
         )
         .await;

@@ -11,7 +11,7 @@ use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
 use market_tests::testing::{
-    get_at, send_from, send_raw, send_to, spawn_app_with_own_cluster, spawn_replicas,
+    get_at, json_headers, send_from, send_raw, send_to, spawn_app_with_own_cluster, spawn_replicas,
 };
 use market_tests::upstream::{recording_upstream, slow_upstream};
 use serde_json::json;
@@ -359,7 +359,7 @@ async fn everything_at_once(addr: SocketAddr, id: i64) -> Vec<(String, StatusCod
     let sent = requests
         .into_iter()
         .map(|(method, path, key, body)| async move {
-            let mut headers = vec![("content-type", "application/json")];
+            let mut headers = json_headers().to_vec();
             if let Some(key) = key {
                 headers.push(("idempotency-key", key));
             }
@@ -388,7 +388,7 @@ async fn a_frozen_postgres_is_answered_within_the_bound_and_everything_recovers_
         nginx.addr,
         Method::POST,
         "/api/items",
-        &[("content-type", "application/json")],
+        &json_headers(),
         Bytes::from(r#"{"name":"Lamp","quantity":5,"price":"3.00","description":"d"}"#),
     )
     .await

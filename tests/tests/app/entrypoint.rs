@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use hyper::{Method, StatusCode};
 use market_tests::spin::{SpinUp, spin_binary, variable_environment};
-use market_tests::testing::{create_database, database_variables, project_dir, send_to};
+use market_tests::testing::{
+    create_database, database_variables, json_headers, project_dir, send_to,
+};
 
 #[tokio::test]
 async fn the_entrypoint_connects_spin_with_a_password_full_of_quotes_and_backslashes() {
@@ -54,7 +56,7 @@ async fn the_entrypoint_connects_spin_with_a_password_full_of_quotes_and_backsla
         spin.addr,
         Method::POST,
         "/api/items",
-        &[("content-type", "application/json")],
+        &json_headers(),
         r#"{"name":"Via the entrypoint","quantity":1,"price":"9.99","description":"d"}"#.into(),
     )
     .await
@@ -141,7 +143,7 @@ async fn the_app_runs_as_an_unprivileged_user_in_a_read_only_directory_and_write
         spin.addr,
         Method::POST,
         "/api/items",
-        &[("content-type", "application/json")],
+        &json_headers(),
         r#"{"name":"Unprivileged","quantity":1,"price":"1","description":"d"}"#.into(),
     )
     .await

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use hyper::{Method, StatusCode};
 use market_tests::testing::{
-    TestApp, TestResponse, connect, item_names, spawn_app, spawn_app_with_own_cluster,
+    TestApp, TestResponse, connect, item_names, json_headers, shopper, spawn_app,
+    spawn_app_with_own_cluster,
 };
 
 use crate::assert_no_internals;
@@ -63,7 +64,7 @@ async fn when_postgres_stops_requests_get_503_and_the_app_recovers_by_itself() {
     assert!(page.header("retry-after").is_some());
     assert!(page.text().contains("briefly unavailable"));
     assert_no_internals(&page.text());
-    let json = [("content-type", "application/json")];
+    let json = json_headers();
     let list = within_bound(&app, Method::GET, "/api/items", &[], "").await;
     let create = within_bound(
         &app,
@@ -86,7 +87,10 @@ async fn when_postgres_stops_requests_get_503_and_the_app_recovers_by_itself() {
         "/items",
         &[
             ("content-type", "application/x-www-form-urlencoded"),
-            ("cookie", &format!("csrf={token}")),
+            (
+                "cookie",
+                &format!("csrf={token}; {}", shopper().session_cookie()),
+            ),
         ],
         &format!("csrf_token={token}&name=Lost&quantity=1&price=9.99&description=d"),
     )
@@ -138,7 +142,7 @@ async fn write_until(app: Arc<TestApp>, writer: usize, stop: Arc<AtomicBool>) ->
         let body = format!(
             r#"{{"name":"{name}","quantity":1,"price":"9.99","description":"outage test"}}"#
         );
-        let json = [("content-type", "application/json")];
+        let json = json_headers();
         let response = within_bound(&app, Method::POST, "/api/items", &json, &body).await;
         attempts.push(Attempt {
             name,

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use hyper::{Method, StatusCode};
 use market::domain::item::{Description, ItemName, Price, Quantity};
-use market_tests::testing::{TestApp, spawn_app};
+use market_tests::testing::{TestApp, json_headers, shopper, spawn_app};
 
 use crate::assert_no_internals;
 
@@ -223,7 +223,10 @@ fn valid_create_with_payload(rng: &mut Rng) -> Generated {
     Generated {
         method: Method::POST,
         path: "/api/items".to_owned(),
-        headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+        headers: json_headers()
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect(),
         body: body.to_string().into_bytes(),
     }
 }
@@ -259,6 +262,20 @@ fn generate(rng: &mut Rng, cookie: &str, csrf: &str) -> Generated {
     }
     if rng.below(2) == 0 {
         headers.push(("cookie".to_owned(), cookie.to_owned()));
+    }
+    // The shopper's token, a garbled one, or none: the API's writes parse what follows
+    // only for a known token.
+    match rng.below(4) {
+        0 | 1 => headers.push(("authorization".to_owned(), shopper().bearer())),
+        2 => {
+            let garbled: String = field_value(rng)
+                .chars()
+                .filter(|c| c.is_ascii_graphic())
+                .take(100)
+                .collect();
+            headers.push(("authorization".to_owned(), format!("Bearer {garbled}")));
+        }
+        _ => {}
     }
     if rng.below(4) == 0 {
         let key: String = field_value(rng)

@@ -1,5 +1,5 @@
 use hyper::{Method, StatusCode};
-use market_tests::testing::spawn_app;
+use market_tests::testing::{json_headers, spawn_app};
 
 use crate::assert_no_internals;
 
@@ -32,7 +32,7 @@ async fn a_broken_schema_gives_a_500_that_shows_no_internals() {
 #[tokio::test]
 async fn error_responses_show_no_sql_connection_strings_or_panics() {
     let app = spawn_app().await;
-    let json = [("content-type", "application/json")];
+    let json = json_headers();
     let responses = [
         app.post_json("/api/items", "{").await,
         app.post_json(

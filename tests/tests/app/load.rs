@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use hyper::{Method, StatusCode};
 use market_tests::cluster::PgCluster;
-use market_tests::testing::{connect, project_dir, spawn_app_on_cluster};
+use market_tests::testing::{connect, json_headers, project_dir, spawn_app_on_cluster};
 
 use market_tests::shop::list_item;
 
@@ -81,7 +81,7 @@ async fn three_hundred_concurrent_requests_stay_within_the_connection_limit() {
                         app.send(
                             Method::POST,
                             &format!("/api/items/{item}/buy"),
-                            &[("content-type", "application/json")],
+                            &json_headers(),
                             r#"{"quantity":1}"#,
                         )
                         .await

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
-use market_tests::testing::{TestResponse, send_to, spawn_app};
+use market_tests::testing::{TestResponse, json_headers, send_to, spawn_app};
 use market_tests::upstream::recording_upstream;
 
 async fn through(
@@ -28,7 +28,7 @@ async fn the_home_page_and_the_api_work_through_nginx() {
         &nginx,
         Method::POST,
         "/api/items",
-        &[("content-type", "application/json")],
+        &json_headers(),
         r#"{"name":"Via nginx","quantity":4,"price":"9.99","description":"Proxied"}"#,
     )
     .await;
@@ -113,7 +113,7 @@ async fn an_oversize_body_gets_413_from_nginx_without_reaching_the_app() {
         &nginx,
         Method::POST,
         "/api/items",
-        &[("content-type", "application/json")],
+        &json_headers(),
         vec![b' '; 64 * 1024 + 1],
     )
     .await;
@@ -121,7 +121,7 @@ async fn an_oversize_body_gets_413_from_nginx_without_reaching_the_app() {
         &nginx,
         Method::POST,
         "/api/items",
-        &[("content-type", "application/json")],
+        &json_headers(),
         vec![b' '; 64 * 1024],
     )
     .await;
@@ -192,7 +192,7 @@ async fn spins_endpoints_and_the_health_checks_are_not_reachable_from_outside() 
 async fn writes_beyond_the_rate_limit_get_429_with_retry_after_and_reads_are_never_limited() {
     let app = spawn_app().await;
     let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
-    let json = [("content-type", "application/json")];
+    let json = json_headers();
     let body = r#"{"name":"Scripted","quantity":1,"price":"1","description":"d"}"#;
 
     let started = std::time::Instant::now();
@@ -276,7 +276,7 @@ async fn writes_beyond_the_rate_limit_get_429_with_retry_after_and_reads_are_nev
 async fn a_person_selling_and_buying_at_a_human_pace_is_never_limited() {
     let app = spawn_app().await;
     let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
-    let json = [("content-type", "application/json")];
+    let json = json_headers();
     let mut statuses = Vec::new();
     for n in 0..15 {
         let body = format!(r#"{{"name":"Item {n}","quantity":5,"price":"1","description":"d"}}"#);

@@ -12,7 +12,7 @@ use market_tests::otlp::{self, Receiver};
 use market_tests::redis::RedisServer;
 use market_tests::shop::{ApiItem, SellFields, buy_with_key, create_with_key};
 use market_tests::testing::{
-    FilledForm, TestApp, TestResponse, json_lines, send_to, shopper, spawn_app,
+    FilledForm, TestApp, TestResponse, json_headers, json_lines, send_to, shopper, spawn_app,
     spawn_app_with_environment, spawn_app_with_own_cluster, spawn_app_with_variables,
 };
 use serde_json::Value;
@@ -434,7 +434,7 @@ async fn spin_exports_the_trace_of_a_sell_under_the_request_id_with_its_postgres
         nginx.addr,
         Method::POST,
         "/api/items",
-        &[("content-type", "application/json"), ("x-request-id", id)],
+        &[json_headers()[0], json_headers()[1], ("x-request-id", id)],
         Bytes::from(body),
     )
     .await

@@ -1,6 +1,6 @@
 use hyper::{Method, StatusCode};
 use market_tests::shop::SellFields;
-use market_tests::testing::{TestApp, spawn_app};
+use market_tests::testing::{TestApp, shopper, spawn_app};
 
 use crate::assert_no_internals;
 
@@ -10,7 +10,15 @@ const FORM: &str = "application/x-www-form-urlencoded";
 async fn the_home_page_shows_the_sell_form_and_says_an_empty_shop_is_empty() {
     let app = spawn_app().await;
 
-    let response = app.get("/").await;
+    let anonymous = app.get("/").await.text();
+    let response = app
+        .send(
+            Method::GET,
+            "/",
+            &[("cookie", &shopper().session_cookie())],
+            "",
+        )
+        .await;
 
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(
@@ -30,6 +38,16 @@ async fn the_home_page_shows_the_sell_form_and_says_an_empty_shop_is_empty() {
         assert!(html.contains(field), "missing {field}");
     }
     assert!(html.contains("Nothing is for sale right now"));
+    assert!(
+        html.contains("Signed in as <strong>Shopper</strong>"),
+        "{html}"
+    );
+    assert!(
+        !anonymous.contains(r#"name="description""#),
+        "no sell form signed out"
+    );
+    assert!(anonymous.contains(" to sell."), "{anonymous}");
+    assert!(anonymous.contains(r#"href="/account/sign-in""#));
 }
 
 #[tokio::test]
@@ -391,7 +409,7 @@ async fn wrong_methods_get_405_with_the_allowed_methods() {
         (Method::PUT, "/static/site.css", "GET, HEAD"),
         (Method::GET, "/items", "POST"),
         (Method::DELETE, "/api/items", "GET, HEAD, POST"),
-        (Method::PUT, "/api/items/1", "GET, HEAD"),
+        (Method::PUT, "/api/items/1", "GET, HEAD, PATCH, DELETE"),
         (Method::POST, "/health", "GET, HEAD"),
         (Method::DELETE, "/health/ready", "GET, HEAD"),
     ];

@@ -12,14 +12,12 @@ use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
 use market_tests::testing::{
-    Replicas, TestResponse, connect, get_at, item_names, pg_work, send_from, send_to,
+    Replicas, TestResponse, connect, get_at, item_names, json_headers, pg_work, send_from, send_to,
     spawn_replicas, spawn_replicas_on_own_cluster,
 };
 use serde_json::json;
 
 use market_tests::shop::race_readers_and_writers;
-
-const JSON: (&str, &str) = ("content-type", "application/json");
 
 async fn post(
     addr: SocketAddr,
@@ -27,7 +25,7 @@ async fn post(
     headers: &[(&str, &str)],
     body: String,
 ) -> TestResponse {
-    let mut all = vec![JSON];
+    let mut all = json_headers().to_vec();
     all.extend_from_slice(headers);
     send_to(addr, Method::POST, path, &all, body.into())
         .await
@@ -149,7 +147,7 @@ async fn fifty_buyers_spread_over_both_instances_take_exactly_ten_units() {
                 addr,
                 Method::POST,
                 &path,
-                &[JSON],
+                &json_headers(),
                 r#"{"quantity":1}"#.into(),
             )
             .await
@@ -218,7 +216,11 @@ async fn killing_one_instance_under_load_loses_no_acknowledged_write() {
                         front,
                         Method::POST,
                         "/api/items",
-                        &[JSON, ("idempotency-key", &key)],
+                        &[
+                            json_headers()[0],
+                            json_headers()[1],
+                            ("idempotency-key", &key),
+                        ],
                         body.to_string().into(),
                     )
                     .await;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use hyper::{Method, StatusCode};
-use market_tests::testing::{TestApp, spawn_app, spawn_app_with_variables};
+use market_tests::testing::{TestApp, shopper, spawn_app, spawn_app_with_variables};
 use serde_json::json;
 
 use market::domain::listing::{Listing, SearchTerms};
@@ -160,8 +160,9 @@ async fn a_buy_from_the_item_page_lands_back_on_it_with_the_confirmation_or_the_
     let app = spawn_app().await;
     let id = list(&app, "Kettle", 2, "30", "Copper.").await;
     let page = app.get(&format!("/items/{id}")).await;
-    let cookie = page.cookie("csrf").unwrap();
-    let token = cookie.trim_start_matches("csrf=").to_owned();
+    let csrf = page.cookie("csrf").unwrap();
+    let token = csrf.trim_start_matches("csrf=").to_owned();
+    let cookie = format!("{csrf}; {}", shopper().session_cookie());
     let form = |quantity: u32| format!("csrf_token={token}&quantity={quantity}&back=item");
 
     let too_many = post_buy_form(&app, id, &cookie, &form(3)).await;

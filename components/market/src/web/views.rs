@@ -477,9 +477,8 @@ pub fn item_page(view: &ItemView) -> Markup {
                         button type="submit" { "Withdraw this listing" }
                     }
                 }
-            } @else {
-                (buy_form(&view.visitor, item, buy_error, &BuyFormPage::Item))
             }
+            (buy_form(&view.visitor, item, buy_error, &BuyFormPage::Item))
         }
         p { a href="/" { "Back to everything for sale" } }
     };
