@@ -7,7 +7,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use sha2::{Digest, Sha256};
 
 use crate::domain::error::AppError;
-use crate::domain::item::FieldErrors;
+use crate::domain::item::{FieldErrors, Item};
 
 /// The field names of the account forms.
 pub mod field {
@@ -70,6 +70,13 @@ impl AccountId {
 pub struct Person {
     pub id: AccountId,
     pub display_name: String,
+}
+
+impl Person {
+    /// Whether they sell `item` (nobody sells an item listed before accounts existed).
+    pub fn sells(&self, item: &Item) -> bool {
+        item.seller_id == Some(self.id.get())
+    }
 }
 
 /// An API token as its owner sees it listed (never the token itself).

@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::account::AccountId;
-
 /// Longest item name, in characters, after trimming.
 pub const NAME_MAX_CHARS: usize = 256;
 /// Largest stock a listing may have.
@@ -378,11 +376,6 @@ impl Item {
 
     pub fn price(&self) -> Price {
         Price(self.price_cents)
-    }
-
-    /// Whether `account` is this item's seller (never for items without one).
-    pub fn is_sold_by(&self, account: AccountId) -> bool {
-        self.seller_id == Some(account.get())
     }
 }
 

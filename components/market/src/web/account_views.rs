@@ -19,8 +19,7 @@ use crate::web::views::{Header, labelled_field, layout, listed_on, notice, paths
 
 /// The query parameter of the cursor of an older page of someone's records.
 pub const BEFORE_PARAM: &str = "before";
-/// The form field (and query parameter) of where to go after signing in.
-pub const NEXT_FIELD: &str = "next";
+pub use crate::web::views::paths::NEXT_FIELD;
 
 /// What a credentials form shows: what was typed (never the password), the mistakes,
 /// and a message about the whole form.

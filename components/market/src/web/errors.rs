@@ -79,7 +79,7 @@ impl AppError {
     /// The response for this error, as a page or as JSON, with the request's reference.
     pub fn into_response(self, audience: Audience) -> Response {
         if let (Audience::Html, Self::SignInRequired(next)) = (audience, &self) {
-            return http::see_other(&sign_in_path(next));
+            return http::see_other(&views::paths::sign_in_then(next));
         }
         let status = self.status();
         if let Self::Unavailable(detail) | Self::Internal(detail) = &self {
@@ -129,17 +129,6 @@ impl AppError {
         }
         response
     }
-}
-
-/// Where the sign-in page is, and the address it leads to a person who must sign in
-/// before `next`.
-pub const SIGN_IN_PATH: &str = "/account/sign-in";
-
-pub fn sign_in_path(next: &str) -> String {
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("next", next)
-        .finish();
-    format!("{SIGN_IN_PATH}?{query}")
 }
 
 fn allow_header(allowed: &[Method]) -> String {

@@ -150,7 +150,7 @@ pub fn edit_page(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let visitor = VisitorCookies::read(request)?;
     let seller = session::signed_in(request, &format!("/items/{id}/edit"))?;
     let item = db::find_item(&db::open()?, id)?
-        .filter(|item| item.is_sold_by(seller.id))
+        .filter(|item| seller.sells(item))
         .ok_or(AppError::NotFound)?;
     let form = PostedForm::from_item(&item);
     let mut response = render_edit(
@@ -177,7 +177,7 @@ pub fn edit_from_form(request: &Request, id: ItemId) -> Result<Response, AppErro
         }
         Err(errors) => {
             let item = db::find_item(&db::open()?, id)?
-                .filter(|item| item.is_sold_by(seller.id))
+                .filter(|item| seller.sells(item))
                 .ok_or(AppError::NotFound)?;
             render_edit(
                 StatusCode::UNPROCESSABLE_ENTITY,

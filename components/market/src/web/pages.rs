@@ -206,7 +206,7 @@ pub fn render_item(
                 buy_error: buy_error.map(|message| (id, message)),
             },
             header: Header::for_viewer(viewer, csrf_token.as_str()),
-            is_seller: viewer.is_some_and(|person| item.is_sold_by(person.id)),
+            is_seller: viewer.is_some_and(|person| person.sells(&item)),
         }),
     ))
 }
