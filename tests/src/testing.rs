@@ -68,8 +68,17 @@ pub async fn spawn_app_on_cluster(cluster: PgCluster) -> TestApp {
     test_app
 }
 
-/// A fresh, migrated database in the cluster at `admin_url`; its connection string.
+/// A fresh, migrated database in the cluster at `admin_url`, with the [`shopper`] in it;
+/// its connection string.
 pub async fn create_database(admin_url: &str) -> String {
+    let db_url = create_database_with(admin_url, migrations::MIGRATIONS).await;
+    add_person(&connect(&db_url).await, shopper()).await;
+    db_url
+}
+
+/// A fresh database in the cluster at `admin_url` with only `applied` applied; its
+/// connection string.
+pub async fn create_database_with(admin_url: &str, applied: &[migrations::Migration]) -> String {
     static DATABASES: AtomicUsize = AtomicUsize::new(0);
     let name = format!(
         "test_{}_{}",
@@ -87,14 +96,13 @@ pub async fn create_database(admin_url: &str) -> String {
     // at once would race to create and alter it (in production, one runner migrates).
     static MIGRATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let migrating = MIGRATING.lock().await;
-    migrations::apply(&mut db)
+    migrations::apply_migrations(&mut db, applied)
         .await
         .expect("applying migrations");
     drop(migrating);
     db.batch_execute("CREATE EXTENSION pg_stat_statements")
         .await
         .expect("pg_stat_statements (the cluster preloads it)");
-    add_person(&db, shopper()).await;
     db_url
 }
 
@@ -530,6 +538,50 @@ impl TestApp {
             &[
                 ("content-type", "application/x-www-form-urlencoded"),
                 ("cookie", &cookie),
+            ],
+            form.finish(),
+        )
+        .await
+    }
+
+    /// A new person with an account in this app's database, signed in on a browser and
+    /// holding a token.
+    pub async fn add_person(&self, name: &str) -> TestPerson {
+        let person = TestPerson::new(name);
+        add_person(&self.db, &person).await;
+        person
+    }
+
+    /// `GET path` from the browser with these cookies.
+    pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> TestResponse {
+        self.send(Method::GET, path, &[("cookie", cookie)], Bytes::new())
+            .await
+    }
+
+    /// Posts a form of ours to `path` from a browser with these cookies (none: a browser
+    /// that never signed in), with a valid CSRF cookie and field added.
+    pub async fn post_form(
+        &self,
+        cookie: Option<&str>,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> TestResponse {
+        let token = "c5".repeat(32);
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("csrf_token", &token);
+        for (name, value) in fields {
+            form.append_pair(name, value);
+        }
+        let cookies = match cookie {
+            Some(cookie) => format!("csrf={token}; {cookie}"),
+            None => format!("csrf={token}"),
+        };
+        self.send(
+            Method::POST,
+            path,
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &cookies),
             ],
             form.finish(),
         )

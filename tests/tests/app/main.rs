@@ -1,6 +1,7 @@
 //! Integration tests: the real compiled components, served by the real `spin up`, against a
 //! real PostgreSQL. Each test gets its own database.
 
+mod accounts;
 mod api;
 mod browser;
 mod buying;
