@@ -16,6 +16,7 @@ mod hostile;
 mod idempotency;
 mod leaks;
 mod least_privilege;
+mod listings;
 mod load;
 mod migrate;
 mod nginx;
