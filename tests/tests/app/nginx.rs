@@ -4,7 +4,9 @@
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
-use market_tests::testing::{TestResponse, json_headers, send_to, spawn_app};
+use std::net::IpAddr;
+
+use market_tests::testing::{TestResponse, json_headers, send_from, send_to, spawn_app};
 use market_tests::upstream::recording_upstream;
 
 async fn through(
@@ -332,4 +334,81 @@ async fn over_https_cookies_are_secure_with_hsts_and_a_client_cannot_claim_https
         assert!(!csrf(response).contains("Secure"));
         assert!(response.header("strict-transport-security").is_none());
     }
+}
+
+#[tokio::test]
+async fn sign_in_attempts_beyond_a_handful_from_one_address_get_429_while_others_sign_in() {
+    let app = spawn_app().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
+    let person = app.add_person("Targeted").await;
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let token = "d7".repeat(32);
+    let cookie = format!("csrf={token}");
+    let headers = [form[0], ("cookie", cookie.as_str())];
+    let attempt = |email: &str, password: &str| {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf_token", &token)
+            .append_pair("email", email)
+            .append_pair("password", password)
+            .finish()
+    };
+
+    let mut statuses = Vec::new();
+    for n in 0..12 {
+        let body = attempt(&person.email, &format!("guess number {n}"));
+        let response = through(&nginx, Method::POST, "/account/sign-in", &headers, body).await;
+        if response.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(response.header("retry-after"), Some("1"));
+            assert!(response.text().contains("Too many requests"));
+        }
+        statuses.push(response.status.as_u16());
+    }
+    let page = through(&nginx, Method::GET, "/account/sign-in", &[], "").await;
+    // From another address the edge lets the right password through; the account's own
+    // delay after those failures still applies, whatever the address, until it passes.
+    let from_elsewhere = || {
+        send_from(
+            Some(IpAddr::from([127, 0, 2, 1])),
+            nginx.addr,
+            Method::POST,
+            "/account/sign-in",
+            &headers,
+            attempt(&person.email, &person.password).into(),
+        )
+    };
+    let delayed = from_elsewhere().await.unwrap();
+    assert_eq!(delayed.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        delayed
+            .text()
+            .contains("Too many failed sign-ins with this email")
+    );
+    let wait: u64 = delayed.header("retry-after").unwrap().parse().unwrap();
+    tokio::time::sleep(
+        std::time::Duration::from_secs(wait) + std::time::Duration::from_millis(100),
+    )
+    .await;
+    let elsewhere = from_elsewhere().await.unwrap();
+
+    println!("12 sign-ins at once from one address: {statuses:?}");
+    let answered = statuses.iter().filter(|s| **s == 422).count();
+    assert!(
+        (6..=7).contains(&answered),
+        "a burst of 5 past the first: {statuses:?}"
+    );
+    assert_eq!(
+        answered + statuses.iter().filter(|s| **s == 429).count(),
+        12
+    );
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "the page itself is never limited"
+    );
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::SEE_OTHER,
+        "another address signs in: {}",
+        elsewhere.text()
+    );
 }
