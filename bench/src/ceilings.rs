@@ -52,6 +52,10 @@ impl Drop for ProxyCeiling {
 
 type Params = Vec<Box<dyn ToSql + Sync + Send>>;
 
+/// The account the benchmark sells and buys as: the shopper, the first account of its
+/// database.
+const BENCH_ACCOUNT: i64 = 1;
+
 /// The statement an endpoint runs and its parameters for its `n`th request (as the
 /// components send them).
 fn statement(kind: Kind, n: u64) -> (String, Params) {
@@ -69,7 +73,8 @@ fn statement(kind: Kind, n: u64) -> (String, Params) {
                 Box::new(1250_i64),
                 request("Listed by the benchmark"),
                 Box::new(None::<String>),
-                request(r#"["Bench item",5,1250,"Listed by the benchmark"]"#),
+                request(r#"[1,"Bench item",5,1250,"Listed by the benchmark"]"#),
+                Box::new(BENCH_ACCOUNT),
             ],
         ),
         Kind::Buy { .. } => (
@@ -78,8 +83,15 @@ fn statement(kind: Kind, n: u64) -> (String, Params) {
                 Box::new(kind.bought_item(n)),
                 Box::new(1_i32),
                 Box::new(None::<String>),
-                request("[0,1]"),
+                request("[1,0,1,null]"),
+                Box::new(BENCH_ACCOUNT),
+                Box::new(None::<i64>),
             ],
+        ),
+        // The lookup before the hash; the hash itself is the app's CPU, not Postgres'.
+        Kind::SignIn => (
+            sql::account_for_sign_in_sql(),
+            vec![request(&market_tests::testing::shopper().email)],
         ),
         Kind::Floor | Kind::FloorDb | Kind::Constant => ("SELECT 1".to_owned(), Vec::new()),
     }

@@ -355,6 +355,11 @@ async fn profile(pid: u32, url: &str, workload: &Workload) -> Option<String> {
     ))
 }
 
+/// The cores of this machine.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 /// SQL statements per request, and all statements including the pool's clean-up on
 /// checkout, counted by Postgres (`pg_stat_statements`) over 200 requests.
 async fn round_trips(
@@ -381,7 +386,7 @@ async fn round_trips(
                 workload.body.clone().into(),
             )
             .await?;
-            if !response.status.is_success() {
+            if !(response.status.is_success() || response.status.is_redirection()) {
                 bail!("{} answered {}", workload.name, response.status);
             }
         }

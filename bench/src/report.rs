@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use hyper::Method;
-use market_tests::testing::project_dir;
+use market_tests::testing::{project_dir, shopper};
 
 use crate::{CONCURRENCY, SPREAD_ITEMS, Stock};
 
@@ -26,6 +26,8 @@ pub enum Kind {
     /// Spin's floor for a write: one pooled checkout and `SELECT 1`.
     FloorDb,
     Constant,
+    /// Signing in with the right password: an Argon2id hash in Wasm, then a session.
+    SignIn,
 }
 
 impl Kind {
@@ -37,6 +39,10 @@ impl Kind {
         }
     }
 }
+
+/// The names of the workloads the signed-in comparison reads.
+const ANONYMOUS_BROWSE: &str = "browse (GET /)";
+const SIGNED_IN_BROWSE: &str = "browse, signed in (GET / with a session)";
 
 /// One kind of request, as wrk sends it.
 pub struct Workload {
@@ -66,14 +72,42 @@ impl Workload {
             kind,
             method: Method::POST,
             path,
-            headers: vec![("content-type", "application/json".to_owned())],
+            headers: vec![
+                ("content-type", "application/json".to_owned()),
+                ("authorization", shopper().bearer()),
+            ],
             body: body.to_owned(),
+        }
+    }
+
+    /// Signing in as the shopper with the sign-in form (its CSRF cookie and field).
+    fn sign_in() -> Self {
+        let token = "b3".repeat(32);
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf_token", &token)
+            .append_pair("email", &shopper().email)
+            .append_pair("password", &shopper().password)
+            .finish();
+        Self {
+            name: "sign in (POST /account/sign-in)",
+            kind: Kind::SignIn,
+            method: Method::POST,
+            path: "/account/sign-in".to_owned(),
+            headers: vec![
+                ("content-type", "application/x-www-form-urlencoded".to_owned()),
+                ("cookie", format!("csrf={token}")),
+            ],
+            body,
         }
     }
 
     pub fn all(stock: &Stock) -> Vec<Self> {
         vec![
             Self::get("browse (GET /)", Kind::Browse, "/"),
+            Self {
+                headers: vec![("cookie", shopper().session_cookie())],
+                ..Self::get(SIGNED_IN_BROWSE, Kind::Browse, "/")
+            },
             Self::get(
                 "API list (GET /api/items?limit=50)",
                 Kind::ApiList,
@@ -110,6 +144,7 @@ impl Workload {
                 format!("/api/items/{}/buy", stock.spread_first),
                 r#"{"quantity":1}"#,
             ),
+            Self::sign_in(),
         ]
     }
 
@@ -345,6 +380,51 @@ impl Report {
         Ok(())
     }
 
+    /// A signed-in visitor's browse against an anonymous one's, and what a sign-in costs.
+    fn write_signed_in(&self, out: &mut String) -> std::fmt::Result {
+        writeln!(out, "\n## Signed in\n")?;
+        writeln!(
+            out,
+            "Browse (the cached first page) with a session cookie against without: the session is one statement (`sql::session_person_sql`), the listing a cache hit.\n"
+        )?;
+        writeln!(
+            out,
+            "| connections | anonymous req/s | signed in req/s | ÷ anonymous req/s | anonymous p99 ms | signed in p99 ms |"
+        )?;
+        writeln!(out, "| ---: | ---: | ---: | ---: | ---: | ---: |")?;
+        for connections in CONCURRENCY {
+            let (Some(anonymous), Some(signed_in)) = (
+                self.app.get(&(ANONYMOUS_BROWSE, connections)),
+                self.app.get(&(SIGNED_IN_BROWSE, connections)),
+            ) else {
+                continue;
+            };
+            writeln!(
+                out,
+                "| {connections} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} |",
+                anonymous.rps(),
+                signed_in.rps(),
+                signed_in.rps() / anonymous.rps(),
+                anonymous.p99_ms(),
+                signed_in.p99_ms()
+            )?;
+        }
+        let sign_in = Workload::sign_in();
+        for connections in CONCURRENCY {
+            if let Some(run) = self.app.get(&(sign_in.name, connections)) {
+                writeln!(
+                    out,
+                    "\nSign-in at {connections} connections: {:.1} req/s, p50 {:.0} ms, p99 {:.0} ms (Argon2id m=9216 KiB, t=4, p=1 in Wasm; {:.0} ms of CPU per sign-in if the cores did nothing else).",
+                    run.rps(),
+                    run.p50_ms(),
+                    run.p99_ms(),
+                    1000.0 * crate::cores() as f64 / run.rps()
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn new(url: &str, duration: Duration, repeats: usize) -> Self {
         Self {
             url: url.to_owned(),
@@ -430,6 +510,7 @@ impl Report {
         }
 
         self.write_floor_ratios(&mut out)?;
+        self.write_signed_in(&mut out)?;
 
         writeln!(out, "\n## Size and cost per request\n")?;
         for component in ["pages", "items", "health", "accounts"] {

@@ -19,8 +19,9 @@ const LISTEN_LINE: &str = "listen 80;";
 /// The access log of the container, here in the test's folder.
 const ACCESS_LOG: &str = "/var/log/nginx/access.log";
 /// The per-address limits of `conf.d/default.conf`.
-const PER_ADDRESS_LIMIT_LINES: [&str; 2] = [
+const PER_ADDRESS_LIMIT_LINES: [&str; 3] = [
     "limit_req zone=writes burst=20 nodelay;",
+    "limit_req zone=credentials burst=5 nodelay;",
     "limit_conn requests_per_address 64;",
 ];
 

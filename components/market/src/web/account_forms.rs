@@ -3,10 +3,13 @@
 //! listings. Every form carries the CSRF token; a page that needs a person sends a
 //! visitor who is not signed in to sign in first.
 
-use crate::domain::account::{Person, safe_return_path};
+use spin_sdk::pg4::Connection;
+
+use crate::domain::account::{AccountId, Person, safe_return_path};
 use crate::domain::error::AppError;
 use crate::domain::item::FieldErrors;
 use crate::domain::listing::PAGE_SIZE;
+use crate::storage::db::OwnPage;
 use crate::storage::{config, db};
 use crate::use_cases::account::{self, SignIn, SignUp};
 use crate::web::account_views::{
@@ -277,15 +280,21 @@ fn before(request: &Request) -> Result<Option<i64>, AppError> {
         .transpose()
 }
 
-/// `GET /account/purchases?before=`: what the person bought, newest first.
-pub fn purchases_page(request: &Request) -> Result<Response, AppError> {
+/// A page of the signed-in person's own records at `path`: read by `read` (a page older
+/// than `?before=`), shown by `view`.
+fn records_page<T>(
+    request: &Request,
+    path: &str,
+    read: fn(&Connection, AccountId, Option<i64>, u32) -> Result<OwnPage<T>, AppError>,
+    view: fn(&RecordsView<T>) -> maud::Markup,
+) -> Result<Response, AppError> {
     let visitor = VisitorCookies::read(request)?;
-    let person = session::signed_in(request, paths::MY_PURCHASES)?;
+    let person = session::signed_in(request, path)?;
     let before = before(request)?;
-    let page = db::purchases_of(&db::open()?, person.id, before, PAGE_SIZE)?;
+    let page = read(&db::open()?, person.id, before, PAGE_SIZE)?;
     let mut response = http::html(
         StatusCode::OK,
-        account_views::purchases_page(&RecordsView {
+        view(&RecordsView {
             person: &person,
             page: &page,
             older: before.is_some(),
@@ -297,22 +306,22 @@ pub fn purchases_page(request: &Request) -> Result<Response, AppError> {
     Ok(response)
 }
 
+/// `GET /account/purchases?before=`: what the person bought, newest first.
+pub fn purchases_page(request: &Request) -> Result<Response, AppError> {
+    records_page(
+        request,
+        paths::MY_PURCHASES,
+        db::purchases_of,
+        account_views::purchases_page,
+    )
+}
+
 /// `GET /account/listings?before=`: what the person lists, with stock and what sold.
 pub fn listings_page(request: &Request) -> Result<Response, AppError> {
-    let visitor = VisitorCookies::read(request)?;
-    let person = session::signed_in(request, paths::MY_LISTINGS)?;
-    let before = before(request)?;
-    let page = db::listings_of(&db::open()?, person.id, before, PAGE_SIZE)?;
-    let mut response = http::html(
-        StatusCode::OK,
-        account_views::listings_page(&RecordsView {
-            person: &person,
-            page: &page,
-            older: before.is_some(),
-            currency: &config::currency()?,
-            csrf_token: visitor.csrf_token.as_str(),
-        }),
-    );
-    visitor.write(&mut response);
-    Ok(response)
+    records_page(
+        request,
+        paths::MY_LISTINGS,
+        db::listings_of,
+        account_views::listings_page,
+    )
 }
