@@ -94,7 +94,10 @@ impl Workload {
             method: Method::POST,
             path: "/account/sign-in".to_owned(),
             headers: vec![
-                ("content-type", "application/x-www-form-urlencoded".to_owned()),
+                (
+                    "content-type",
+                    "application/x-www-form-urlencoded".to_owned(),
+                ),
                 ("cookie", format!("csrf={token}")),
             ],
             body,

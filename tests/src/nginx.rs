@@ -18,10 +18,12 @@ const UPSTREAM_START: &str = "server app:3000";
 const LISTEN_LINE: &str = "listen 80;";
 /// The access log of the container, here in the test's folder.
 const ACCESS_LOG: &str = "/var/log/nginx/access.log";
-/// The per-address limits of `conf.d/default.conf`.
-const PER_ADDRESS_LIMIT_LINES: [&str; 3] = [
+/// The limits of `conf.d/default.conf` that a load generator would hit by design: per
+/// address (it is one), and the cap on sign-ins in progress (it measures their cost).
+const LOAD_LIMIT_LINES: [&str; 4] = [
     "limit_req zone=writes burst=20 nodelay;",
     "limit_req zone=credentials burst=5 nodelay;",
+    "limit_conn password_hashing 4;",
     "limit_conn requests_per_address 64;",
 ];
 
@@ -43,8 +45,8 @@ impl Nginx {
         Self::start_configured(conf_d, upstreams, true)
     }
 
-    /// The same without the per-address write limit: for a load generator, whose every
-    /// request comes from one address (the benchmark).
+    /// The same without the per-address limits and the cap on sign-ins in progress: for
+    /// a load generator, whose every request comes from one address (the benchmark).
     pub fn start_without_rate_limit(conf_d: &Path, upstream: SocketAddr) -> anyhow::Result<Self> {
         Self::start_configured(conf_d, &[upstream], false)
     }
@@ -80,7 +82,7 @@ impl Nginx {
             .join(" ");
         let mut site = format!("{before}{servers}{after}");
         if !rate_limit {
-            for line in PER_ADDRESS_LIMIT_LINES {
+            for line in LOAD_LIMIT_LINES {
                 ensure!(
                     site.matches(line).count() == 1,
                     "conf.d/default.conf must contain `{line}` once"

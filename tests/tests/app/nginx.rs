@@ -412,3 +412,51 @@ async fn sign_in_attempts_beyond_a_handful_from_one_address_get_429_while_others
         elsewhere.text()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn at_most_four_password_hashes_are_in_progress_whoever_sends_them() {
+    let app = spawn_app().await;
+    let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
+    let token = "e1".repeat(32);
+    let cookie = format!("csrf={token}");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf_token", &token)
+        .append_pair("email", "someone@example.com")
+        .append_pair("password", "a password that is wrong")
+        .finish();
+    // Twelve people at once, each from an address of their own.
+    let answers = futures::future::join_all((1..=12u8).map(|n| {
+        let (cookie, body) = (cookie.clone(), body.clone());
+        let addr = nginx.addr;
+        async move {
+            send_from(
+                Some(IpAddr::from([127, 0, 3, n])),
+                addr,
+                Method::POST,
+                "/account/sign-in",
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("cookie", &cookie),
+                ],
+                body.into(),
+            )
+            .await
+            .unwrap()
+        }
+    }))
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status.as_u16()).collect();
+    println!("12 sign-ins at once from 12 addresses: {statuses:?}");
+    let hashed = statuses.iter().filter(|s| **s == 422).count();
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert_eq!(hashed + refused.len(), 12, "{statuses:?}");
+    assert!(hashed >= 4, "at least the four let through: {statuses:?}");
+    assert!(
+        !refused.is_empty(),
+        "not twelve hashes at once: {statuses:?}"
+    );
+    assert!(refused.iter().all(|a| a.header("retry-after") == Some("1")));
+}

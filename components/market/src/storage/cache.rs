@@ -35,6 +35,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use spin_sdk::redis::{self, RedisParameter};
 use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store as key_value};
 
+use crate::domain::account::{AccountId, Person};
 use crate::domain::error::AppError;
 use crate::domain::item::ItemId;
 use crate::domain::listing::{Listing, PAGE_SIZE};
@@ -331,9 +332,130 @@ pub fn invalidate() {
     }
 }
 
+/// The sessions cache: who a live session stands for, kept in the same store under the
+/// digest of its id, so that a signed-in browse reads no Postgres either. The same rules
+/// as the listing: a reader installs what it read from Postgres only if the key still
+/// holds the value it noted before (compare-and-swap), and ending a session (sign-out,
+/// everywhere, or a new sign-in on that browser) puts a new tombstone there after
+/// Postgres forgot it, before it is acknowledged. So no session is served after it
+/// ended, except when the store could not be reached to take the tombstone: then for
+/// at most [`SESSION_TTL`], the same bound as an entry's age (which also bounds how late
+/// an idle or absolute expiry takes effect, and how stale a session's last use may be).
+pub const SESSION_TTL: Duration = Duration::from_secs(60);
+
+const SESSION_TAG: u8 = b'S';
+
+fn session_key(digest: &str) -> String {
+    format!("session/{digest}")
+}
+
+/// A cached session: the account id, the storing time, the display name, the tag.
+fn session_value(person: &Person) -> Vec<u8> {
+    [
+        &person.id.get().to_le_bytes()[..],
+        &now().to_le_bytes(),
+        person.display_name.as_bytes(),
+        &[SESSION_TAG],
+    ]
+    .concat()
+}
+
+/// The person in `value`, if it holds a session stored less than [`SESSION_TTL`] ago.
+fn fresh_session(value: &[u8]) -> Option<Person> {
+    let (&SESSION_TAG, rest) = value.split_last()? else {
+        return None;
+    };
+    let (id, rest) = rest.split_first_chunk::<8>()?;
+    let (stored_at, name) = rest.split_first_chunk::<8>()?;
+    let age = i128::from(now()) - i128::from(u64::from_le_bytes(*stored_at));
+    let ttl = i128::from(SESSION_TTL.as_secs());
+    (-ttl < age && age < ttl).then_some(())?;
+    Some(Person {
+        id: AccountId::new(i64::from_le_bytes(*id)),
+        display_name: String::from_utf8(name.to_vec()).ok()?,
+    })
+}
+
+/// Who the session with id digest `digest` stands for: from the cache while fresh, else
+/// from `load` (Postgres), cached unless the session ended meanwhile. With the store out
+/// of reach, from `load` every time.
+pub fn session_person(
+    digest: &str,
+    load: impl FnOnce() -> Result<Option<Person>, AppError>,
+) -> Result<Option<Person>, AppError> {
+    let key = session_key(digest);
+    let noted = Store::open().and_then(|store| {
+        let mut noted = store.read(&key)?;
+        if noted.value.is_none() {
+            store.set_many(&[(key.clone(), new_tombstone()?)])?;
+            noted = store.read(&key)?;
+        }
+        Ok((noted, store))
+    });
+    let (noted, store) = match noted {
+        Ok(noted) => noted,
+        Err(e) => {
+            log::warn(&format!(
+                "sessions cache unavailable, reading Postgres: {e}"
+            ));
+            return load();
+        }
+    };
+    if let Some(person) = noted.value.as_deref().and_then(fresh_session) {
+        return Ok(Some(person));
+    }
+    let person = load()?;
+    if let Some(person) = &person
+        && let Err(e) = store.replace(&key, noted, &session_value(person))
+    {
+        log::warn(&format!("sessions cache not written: {e}"));
+    }
+    Ok(person)
+}
+
+/// Forgets the sessions with these id digests, which Postgres has just ended.
+pub fn forget_sessions(digests: &[String]) {
+    if digests.is_empty() {
+        return;
+    }
+    let result = new_tombstone().and_then(|tombstone| {
+        let tombstones: Vec<(String, Vec<u8>)> = digests
+            .iter()
+            .map(|digest| (session_key(digest), tombstone.clone()))
+            .collect();
+        Store::open()?.set_many(&tombstones)
+    });
+    if let Err(e) = result {
+        log::warn(&format!(
+            "sessions cache not told of ended sessions (they may be honoured for up to \
+             {SESSION_TTL:?}): {e}"
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cached_session_reads_back_while_fresh_and_nothing_else_is_one() {
+        let person = Person {
+            id: AccountId::new(42),
+            display_name: "Ada é".into(),
+        };
+        assert_eq!(fresh_session(&session_value(&person)), Some(person.clone()));
+        assert_eq!(fresh_session(&new_tombstone().unwrap()), None);
+        assert_eq!(fresh_session(&page_value("<p>")), None);
+        let old = [
+            &42_i64.to_le_bytes()[..],
+            &(now() - SESSION_TTL.as_secs()).to_le_bytes(),
+            b"Ada",
+            &[SESSION_TAG],
+        ]
+        .concat();
+        assert_eq!(fresh_session(&old), None, "as old as the TTL");
+        assert_eq!(fresh_session(&[SESSION_TAG]), None, "cut short");
+    }
 
     const PAGE: &str = "<section>é \0csrf\0</section>";
 

@@ -545,13 +545,16 @@ pub fn end_session(db: &Connection, session: &Secret) -> Result<(), AppError> {
     )
 }
 
-/// Ends every session of `account`.
-pub fn end_all_sessions(db: &Connection, account: AccountId) -> Result<(), AppError> {
-    execute(
+/// Ends every session of `account`; the id digests of those it ended.
+pub fn end_all_sessions(db: &Connection, account: AccountId) -> Result<Vec<String>, AppError> {
+    let rows = query(
         db,
         sql::END_ALL_SESSIONS_SQL,
         &[ParameterValue::Int64(account.get())],
-    )
+    )?;
+    let digests = rows::single(&rows, "end all sessions")?.text("digests")?;
+    serde_json::from_str(&digests)
+        .map_err(|e| AppError::Internal(format!("ended sessions' digests: {e}")))
 }
 
 /// Stores a new API token of `account`.

@@ -434,8 +434,11 @@ pub fn session_person_sql() -> String {
 /// Ends the session with the id digest `$1`.
 pub const END_SESSION_SQL: &str = "DELETE FROM sessions WHERE token_hash = $1::text";
 
-/// Ends every session of the account `$1`.
-pub const END_ALL_SESSIONS_SQL: &str = "DELETE FROM sessions WHERE account_id = $1::bigint";
+/// Ends every session of the account `$1`; yields their id digests as a JSON array (an
+/// aggregate: one row, whatever was deleted).
+pub const END_ALL_SESSIONS_SQL: &str = "WITH ended AS (
+         DELETE FROM sessions WHERE account_id = $1::bigint RETURNING token_hash
+     ) SELECT coalesce(json_agg(token_hash), '[]')::text AS digests FROM ended";
 
 /// Stores a new API token of account `$1` named `$2` with the digest `$3`.
 pub const INSERT_API_TOKEN_SQL: &str =
@@ -525,5 +528,6 @@ mod tests {
             );
         }
         assert!(SCHEMA_VERSION_SQL.starts_with("SELECT max("));
+        assert!(END_ALL_SESSIONS_SQL.contains("SELECT coalesce(json_agg("));
     }
 }

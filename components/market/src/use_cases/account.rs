@@ -5,7 +5,7 @@ use crate::domain::account::{self, Email, NewAccount, Password, Person, Secret, 
 use crate::domain::error::AppError;
 use crate::domain::item::FieldErrors;
 use crate::observe::record;
-use crate::storage::db;
+use crate::storage::{cache, db};
 
 /// What a sign-up came to.
 pub enum SignUp {
@@ -33,6 +33,7 @@ pub fn sign_up(
     let session = Secret::new_session_id()?;
     match db::insert_account(&db::open()?, &account, &hash, &session, previous)? {
         Some(person) => {
+            forget(previous);
             record::outcome("signed_up");
             Ok(SignUp::SignedIn(person, session))
         }
@@ -79,6 +80,7 @@ pub fn sign_in(email: &str, password: &str, previous: Option<&Secret>) -> Result
     };
     let session = Secret::new_session_id()?;
     db::start_session(&db, account.person.id, &email, &session, previous)?;
+    forget(previous);
     record::outcome("signed_in");
     Ok(SignIn::SignedIn(account.person, session))
 }
@@ -99,9 +101,19 @@ fn parse_credentials(email: &str, password: &str) -> Result<(Email, Password), A
     }
 }
 
-/// The person signed in with `session`, if it is still live.
+/// The browser's previous session, which Postgres just ended: out of the cache too.
+fn forget(previous: Option<&Secret>) {
+    if let Some(previous) = previous {
+        cache::forget_sessions(&[previous.digest()]);
+    }
+}
+
+/// The person signed in with `session`, if it is still live: from the sessions cache
+/// while it holds it, else one statement.
 pub fn person_for_session(session: &Secret) -> Result<Option<Person>, AppError> {
-    db::session_person(&db::open()?, session)
+    cache::session_person(&session.digest(), || {
+        db::session_person(&db::open()?, session)
+    })
 }
 
 /// The person an API token stands for, if it is known and not revoked.
@@ -113,6 +125,7 @@ pub fn person_for_token(token: &Secret) -> Result<Option<Person>, AppError> {
 pub fn sign_out(session: &Secret) -> Result<(), AppError> {
     record::use_case("sign_out");
     db::end_session(&db::open()?, session)?;
+    cache::forget_sessions(&[session.digest()]);
     record::outcome("signed_out");
     Ok(())
 }
@@ -120,7 +133,8 @@ pub fn sign_out(session: &Secret) -> Result<(), AppError> {
 /// Ends every session of `person`, on every device (API tokens are revoked one by one).
 pub fn sign_out_everywhere(person: &Person) -> Result<(), AppError> {
     record::use_case("sign_out_everywhere");
-    db::end_all_sessions(&db::open()?, person.id)?;
+    let ended = db::end_all_sessions(&db::open()?, person.id)?;
+    cache::forget_sessions(&ended);
     record::outcome("signed_out");
     Ok(())
 }
