@@ -362,6 +362,10 @@ pub struct OwnPage<T> {
     pub next: Option<i64>,
 }
 
+/// Reads a page of someone's own records: the account, the cursor, the page size.
+pub type OwnPageReader<T> =
+    fn(&Connection, AccountId, Option<i64>, u32) -> Result<OwnPage<T>, AppError>;
+
 /// The newest `limit` rows of `statement` for `account` with an id below `before`.
 fn own_page<T>(
     db: &Connection,

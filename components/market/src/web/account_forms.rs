@@ -3,13 +3,10 @@
 //! listings. Every form carries the CSRF token; a page that needs a person sends a
 //! visitor who is not signed in to sign in first.
 
-use spin_sdk::pg4::Connection;
-
-use crate::domain::account::{AccountId, Person, safe_return_path};
+use crate::domain::account::{Person, safe_return_path};
 use crate::domain::error::AppError;
 use crate::domain::item::FieldErrors;
 use crate::domain::listing::PAGE_SIZE;
-use crate::storage::db::OwnPage;
 use crate::storage::{config, db};
 use crate::use_cases::account::{self, SignIn, SignUp};
 use crate::web::account_views::{
@@ -285,7 +282,7 @@ fn before(request: &Request) -> Result<Option<i64>, AppError> {
 fn records_page<T>(
     request: &Request,
     path: &str,
-    read: fn(&Connection, AccountId, Option<i64>, u32) -> Result<OwnPage<T>, AppError>,
+    read: db::OwnPageReader<T>,
     view: fn(&RecordsView<T>) -> maud::Markup,
 ) -> Result<Response, AppError> {
     let visitor = VisitorCookies::read(request)?;
