@@ -142,6 +142,20 @@ impl Nginx {
         std::fs::read_to_string(self.dir.join("logs/access.log")).unwrap_or_default()
     }
 
+    /// The access log once it has a line holding `needle`: nginx writes a request's
+    /// line after the response has left, so a client may read the log before it is
+    /// there. Waits up to 5 s, then returns the log as it is.
+    pub async fn access_log_with(&self, needle: &str) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let log = self.access_log();
+            if log.contains(needle) || started.elapsed() > Duration::from_secs(5) {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The project's `conf.d`.
     pub fn project_conf_d() -> PathBuf {
         crate::testing::project_dir().join("conf.d")

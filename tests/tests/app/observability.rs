@@ -170,7 +170,7 @@ async fn a_clients_request_id_is_kept_only_when_well_formed() {
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
     let id = id_of(&refused);
     assert!(refused.text().contains(&id), "{}", refused.text());
-    let access = json_lines(&nginx.access_log());
+    let access = json_lines(&nginx.access_log_with(&id).await);
     let line = access
         .iter()
         .find(|line| line["request_id"] == id.as_str())

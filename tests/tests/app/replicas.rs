@@ -12,8 +12,8 @@ use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
 use market_tests::testing::{
-    Replicas, TestResponse, connect, get_at, item_names, json_headers, pg_work, send_from, send_to,
-    spawn_replicas, spawn_replicas_on_own_cluster,
+    Replicas, TestPerson, TestResponse, add_person, connect, get_at, item_names, json_headers,
+    pg_work, send_from, send_to, spawn_replicas, spawn_replicas_on_own_cluster,
 };
 use serde_json::json;
 
@@ -426,5 +426,91 @@ async fn beyond_the_app_roles_connection_limit_requests_get_503_and_postgres_sta
         get_at(addrs[0], "/api/items?limit=10").await.status,
         StatusCode::OK,
         "recovers"
+    );
+}
+
+/// Whether the browser with `cookie` is signed in, asking the instance at `addr`.
+async fn signed_in_at(addr: SocketAddr, cookie: &str) -> bool {
+    let page = send_to(
+        addr,
+        Method::GET,
+        "/account",
+        &[("cookie", cookie)],
+        "".into(),
+    )
+    .await
+    .unwrap();
+    page.status == StatusCode::OK
+}
+
+#[tokio::test]
+async fn a_sign_out_through_one_instance_holds_on_the_very_next_request_to_the_other() {
+    let replicas = spawn_replicas(2).await;
+    let [a, b] = [replicas.addrs()[0], replicas.addrs()[1]];
+    let here = TestPerson::new("Here");
+    let everywhere = TestPerson::new("Everywhere");
+    for person in [&here, &everywhere] {
+        add_person(&replicas.db, person).await;
+    }
+    let second_device = {
+        let token = "f0".repeat(32);
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf_token", &token)
+            .append_pair("email", &everywhere.email)
+            .append_pair("password", &everywhere.password)
+            .finish();
+        let cookie = format!("csrf={token}");
+        let form = [
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", cookie.as_str()),
+        ];
+        let response = send_to(b, Method::POST, "/account/sign-in", &form, body.into())
+            .await
+            .unwrap();
+        response.cookie("session").unwrap()
+    };
+    // Both instances have read (and cached, in the shared Redis) every session.
+    for cookie in [
+        here.session_cookie(),
+        everywhere.session_cookie(),
+        second_device.clone(),
+    ] {
+        assert!(signed_in_at(a, &cookie).await && signed_in_at(b, &cookie).await);
+    }
+
+    let sign_out = |addr: SocketAddr, path: &'static str, cookie: String| async move {
+        let token = "f1".repeat(32);
+        let cookies = format!("csrf={token}; {cookie}");
+        let form = [
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", cookies.as_str()),
+        ];
+        let body = format!("csrf_token={token}");
+        send_to(addr, Method::POST, path, &form, body.into())
+            .await
+            .unwrap()
+            .status
+    };
+    assert_eq!(
+        sign_out(a, "/account/sign-out", here.session_cookie()).await,
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        !signed_in_at(b, &here.session_cookie()).await,
+        "ended on the other instance"
+    );
+    assert_eq!(
+        sign_out(
+            a,
+            "/account/sign-out-everywhere",
+            everywhere.session_cookie()
+        )
+        .await,
+        StatusCode::SEE_OTHER
+    );
+    assert!(!signed_in_at(b, &everywhere.session_cookie()).await);
+    assert!(
+        !signed_in_at(b, &second_device).await,
+        "every device, every instance"
     );
 }

@@ -126,9 +126,27 @@ enum Store {
     Redis(redis::Connection),
 }
 
+thread_local! {
+    /// The store this request opened: a component instance serves one request, so the
+    /// sessions cache and the listing cache of one request share one opening (each costs
+    /// host calls: the variable, the store).
+    static OPENED: std::cell::RefCell<Option<std::rc::Rc<Store>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 impl Store {
+    /// The store of this request, opened on first use.
+    fn open() -> Result<std::rc::Rc<Self>, String> {
+        if let Some(store) = OPENED.with_borrow(Clone::clone) {
+            return Ok(store);
+        }
+        let store = std::rc::Rc::new(Self::connect()?);
+        OPENED.set(Some(store.clone()));
+        Ok(store)
+    }
+
     /// The Redis of `cache_redis_url` when it is set, else Spin's key-value store.
-    fn open() -> Result<Self, String> {
+    fn connect() -> Result<Self, String> {
         match spin_sdk::variables::get("cache_redis_url") {
             Ok(url) if !url.is_empty() => redis::Connection::open(&url)
                 .map(Self::Redis)
@@ -160,6 +178,14 @@ impl Store {
                     .map(drop)
                     .map_err(|e| e.to_string())
             }
+        }
+    }
+
+    /// The current value, for reading only (one call to the store).
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        match self {
+            Self::KeyValue(bucket) => bucket.get(key).map_err(|e| format!("{e:?}")),
+            Self::Redis(redis) => redis.get(key).map_err(|e| e.to_string()),
         }
     }
 
@@ -384,6 +410,11 @@ pub fn session_person(
     load: impl FnOnce() -> Result<Option<Person>, AppError>,
 ) -> Result<Option<Person>, AppError> {
     let key = session_key(digest);
+    // A plain read first: a cached session, the usual case, costs one call to the store.
+    let cached = Store::open().and_then(|store| store.get(&key));
+    if let Some(person) = cached.ok().flatten().as_deref().and_then(fresh_session) {
+        return Ok(Some(person));
+    }
     let noted = Store::open().and_then(|store| {
         let mut noted = store.read(&key)?;
         if noted.value.is_none() {
