@@ -310,7 +310,7 @@ fn from_postgres(
     render: impl FnOnce(&ItemsPage) -> Result<String, AppError>,
 ) -> Result<String, AppError> {
     render(&db::list_items_before(
-        &db::open()?,
+        &*db::open()?,
         &Listing::default(),
         None,
         PAGE_SIZE,
@@ -333,7 +333,7 @@ pub fn uncached_page(
     limit: u32,
 ) -> Result<ItemsPage, AppError> {
     record::cache(CacheUse::Bypass);
-    db::list_items_before(&db::open()?, listing, before, limit)
+    db::list_items_before(&*db::open()?, listing, before, limit)
 }
 
 /// Makes every cached rendering stale: a new tombstone in its place. Called after each

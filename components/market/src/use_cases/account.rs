@@ -31,7 +31,7 @@ pub fn sign_up(
     })?;
     let hash = account::hash_password(&account.password)?;
     let session = Secret::new_session_id()?;
-    match db::insert_account(&db::open()?, &account, &hash, &session, previous)? {
+    match db::insert_account(&*db::open()?, &account, &hash, &session, previous)? {
         Some(person) => {
             forget(previous);
             record::outcome("signed_up");
@@ -112,19 +112,19 @@ fn forget(previous: Option<&Secret>) {
 /// while it holds it, else one statement.
 pub fn person_for_session(session: &Secret) -> Result<Option<Person>, AppError> {
     cache::session_person(&session.digest(), || {
-        db::session_person(&db::open()?, session)
+        db::session_person(&*db::open()?, session)
     })
 }
 
 /// The person an API token stands for, if it is known and not revoked.
 pub fn person_for_token(token: &Secret) -> Result<Option<Person>, AppError> {
-    db::token_person(&db::open()?, token)
+    db::token_person(&*db::open()?, token)
 }
 
 /// Ends this session.
 pub fn sign_out(session: &Secret) -> Result<(), AppError> {
     record::use_case("sign_out");
-    db::end_session(&db::open()?, session)?;
+    db::end_session(&*db::open()?, session)?;
     cache::forget_sessions(&[session.digest()]);
     record::outcome("signed_out");
     Ok(())
@@ -133,7 +133,7 @@ pub fn sign_out(session: &Secret) -> Result<(), AppError> {
 /// Ends every session of `person`, on every device (API tokens are revoked one by one).
 pub fn sign_out_everywhere(person: &Person) -> Result<(), AppError> {
     record::use_case("sign_out_everywhere");
-    let ended = db::end_all_sessions(&db::open()?, person.id)?;
+    let ended = db::end_all_sessions(&*db::open()?, person.id)?;
     cache::forget_sessions(&ended);
     record::outcome("signed_out");
     Ok(())
@@ -147,7 +147,7 @@ pub fn create_token(person: &Person, name: &str) -> Result<Secret, AppError> {
         AppError::Invalid(FieldErrors::single(field::TOKEN_NAME, message))
     })?;
     let token = Secret::new_api_token()?;
-    db::insert_api_token(&db::open()?, person.id, &name, &token)?;
+    db::insert_api_token(&*db::open()?, person.id, &name, &token)?;
     record::outcome("created");
     Ok(token)
 }
@@ -155,7 +155,7 @@ pub fn create_token(person: &Person, name: &str) -> Result<Secret, AppError> {
 /// Revokes one of `person`'s API tokens; anyone else's is not found.
 pub fn revoke_token(person: &Person, token: i64) -> Result<(), AppError> {
     record::use_case("revoke_token");
-    if db::revoke_api_token(&db::open()?, person.id, token)? {
+    if db::revoke_api_token(&*db::open()?, person.id, token)? {
         record::outcome("revoked");
         Ok(())
     } else {

@@ -21,7 +21,7 @@ pub fn buy(buy: &BuyRequest, currency: &Currency) -> Result<Purchase, AppError> 
         record::outcome(outcome);
         Err(AppError::Conflict(message))
     };
-    let (purchase, outcome) = match db::buy_item(&db::open()?, buy)? {
+    let (purchase, outcome) = match db::buy_item(&*db::open()?, buy)? {
         db::Bought::Purchase(purchase) => (purchase, "sold"),
         db::Bought::Replayed(purchase) => (purchase, "replayed"),
         db::Bought::UnknownItem => {

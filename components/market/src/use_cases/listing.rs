@@ -12,7 +12,7 @@ use crate::storage::{cache, db};
 /// Its outcomes in the log: `changed`, `withdrawn`, `not_theirs`.
 pub fn change(seller: &Person, item: ItemId, changes: &ItemChanges) -> Result<Item, AppError> {
     record::use_case("change_listing");
-    match db::update_item(&db::open()?, seller.id, item, changes)? {
+    match db::update_item(&*db::open()?, seller.id, item, changes)? {
         db::Changed::Item(item) => {
             cache::invalidate();
             record::outcome("changed");
@@ -36,7 +36,7 @@ pub fn change(seller: &Person, item: ItemId, changes: &ItemChanges) -> Result<It
 /// Its outcomes in the log: `withdrawn`, `not_theirs`.
 pub fn withdraw(seller: &Person, item: ItemId) -> Result<(), AppError> {
     record::use_case("withdraw_listing");
-    if db::withdraw_item(&db::open()?, seller.id, item)? {
+    if db::withdraw_item(&*db::open()?, seller.id, item)? {
         cache::invalidate();
         record::outcome("withdrawn");
         Ok(())

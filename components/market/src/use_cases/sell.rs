@@ -18,7 +18,7 @@ pub fn sell(
     key: Option<&IdempotencyKey>,
 ) -> Result<Item, AppError> {
     record::use_case("sell");
-    let (item, outcome) = match db::insert_item(&db::open()?, seller.id, new_item, key)? {
+    let (item, outcome) = match db::insert_item(&*db::open()?, seller.id, new_item, key)? {
         db::Created::Item(item) => (item, "listed"),
         db::Created::Replayed(item) => (item, "replayed"),
         db::Created::KeyReused => {

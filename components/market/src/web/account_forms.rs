@@ -195,7 +195,7 @@ fn render_account(
     errors: &FieldErrors,
     notice: Option<Notice>,
 ) -> Result<Response, AppError> {
-    let tokens = db::api_tokens_of(&db::open()?, person.id)?;
+    let tokens = db::api_tokens_of(&*db::open()?, person.id)?;
     Ok(http::html(
         status,
         account_views::account_page(&AccountView {
@@ -288,7 +288,7 @@ fn records_page<T>(
     let visitor = VisitorCookies::read(request)?;
     let person = session::signed_in(request, path)?;
     let before = before(request)?;
-    let page = read(&db::open()?, person.id, before, PAGE_SIZE)?;
+    let page = read(&*db::open()?, person.id, before, PAGE_SIZE)?;
     let mut response = http::html(
         StatusCode::OK,
         view(&RecordsView {

@@ -100,7 +100,7 @@ pub fn withdraw_item(request: &Request, id: ItemId) -> Result<Response, AppError
 
 /// `GET /api/items/{id}`.
 pub fn show_item(id: ItemId) -> Result<Response, AppError> {
-    let item = db::find_item(&db::open()?, id)?.ok_or(AppError::NotFound)?;
+    let item = db::find_item(&*db::open()?, id)?.ok_or(AppError::NotFound)?;
     let body = api::item_json(&item, &config::currency()?);
     Ok(http::json(StatusCode::OK, &body))
 }

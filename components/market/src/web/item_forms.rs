@@ -149,7 +149,7 @@ pub fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError
 pub fn edit_page(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let visitor = VisitorCookies::read(request)?;
     let seller = session::signed_in(request, &format!("/items/{id}/edit"))?;
-    let item = db::find_item(&db::open()?, id)?
+    let item = db::find_item(&*db::open()?, id)?
         .filter(|item| seller.sells(item))
         .ok_or(AppError::NotFound)?;
     let form = PostedForm::from_item(&item);
@@ -176,7 +176,7 @@ pub fn edit_from_form(request: &Request, id: ItemId) -> Result<Response, AppErro
             Ok(pages::redirect_with(&item_path(id), Notice::Changed(id)))
         }
         Err(errors) => {
-            let item = db::find_item(&db::open()?, id)?
+            let item = db::find_item(&*db::open()?, id)?
                 .filter(|item| seller.sells(item))
                 .ok_or(AppError::NotFound)?;
             render_edit(

@@ -118,7 +118,7 @@ fn notice_with_name(
     };
     let name = match at_hand.iter().find(|item| item.id() == id) {
         Some(item) => Some(item.name.clone()),
-        None => db::find_item(&db::open()?, id)?.map(|item| item.name),
+        None => db::find_item(&*db::open()?, id)?.map(|item| item.name),
     };
     Ok(Some((notice, name)))
 }
@@ -191,7 +191,7 @@ pub fn render_item(
     buy_error: Option<&str>,
     viewer: Option<&Person>,
 ) -> Result<Response, AppError> {
-    let item = db::find_item(&db::open()?, id)?.ok_or(AppError::NotFound)?;
+    let item = db::find_item(&*db::open()?, id)?.ok_or(AppError::NotFound)?;
     let idempotency_key = random_token()?;
     let notice = notice_with_name(notice, std::slice::from_ref(&item))?;
     Ok(http::html(
