@@ -410,19 +410,32 @@ pub fn start_session_sql() -> String {
 /// signed out or expired). Notes the session's use, at most once a minute, so reading
 /// it stays one statement that rarely writes.
 pub fn session_person_sql() -> String {
+    person_holding(
+        "sessions",
+        &format!(
+            "sessions.last_seen_at > now() - interval '{SESSION_IDLE_TIMEOUT}'
+             AND sessions.created_at > now() - interval '{SESSION_LIFETIME}'"
+        ),
+        "last_seen_at",
+    )
+}
+
+/// The person holding the secret whose digest is `$1` in `table` (sessions or API
+/// tokens), while `still_valid` holds for it (NULLs when none); notes its use in
+/// `last_use`, at most once a touch interval, so reading it rarely writes.
+fn person_holding(table: &str, still_valid: &str, last_use: &str) -> String {
     format!(
         "WITH live AS (
-             SELECT sessions.token_hash, sessions.last_seen_at, accounts.id,
+             SELECT {table}.token_hash, {table}.{last_use} AS last_use, accounts.id,
                     accounts.display_name
-             FROM sessions JOIN accounts ON accounts.id = sessions.account_id
-             WHERE sessions.token_hash = $1::text
-               AND sessions.last_seen_at > now() - interval '{SESSION_IDLE_TIMEOUT}'
-               AND sessions.created_at > now() - interval '{SESSION_LIFETIME}'
+             FROM {table} JOIN accounts ON accounts.id = {table}.account_id
+             WHERE {table}.token_hash = $1::text AND {still_valid}
          ), touched AS (
-             UPDATE sessions SET last_seen_at = now()
+             UPDATE {table} SET {last_use} = now()
              WHERE token_hash IN (
                  SELECT token_hash FROM live
-                 WHERE last_seen_at < now() - interval '{SESSION_TOUCH_INTERVAL}')
+                 WHERE last_use IS NULL
+                    OR last_use < now() - interval '{SESSION_TOUCH_INTERVAL}')
          ) {}",
         at_least_one_row(
             "found.id, found.display_name",
@@ -474,23 +487,10 @@ pub fn revoke_api_token_sql() -> String {
 /// The person whose unrevoked API token has the digest `$1` (NULLs when none). Notes the
 /// token's use, at most once a minute.
 pub fn token_person_sql() -> String {
-    format!(
-        "WITH live AS (
-             SELECT api_tokens.id AS token_id, api_tokens.last_used_at, accounts.id,
-                    accounts.display_name
-             FROM api_tokens JOIN accounts ON accounts.id = api_tokens.account_id
-             WHERE api_tokens.token_hash = $1::text AND api_tokens.revoked_at IS NULL
-         ), touched AS (
-             UPDATE api_tokens SET last_used_at = now()
-             WHERE id IN (
-                 SELECT token_id FROM live
-                 WHERE last_used_at IS NULL
-                    OR last_used_at < now() - interval '{SESSION_TOUCH_INTERVAL}')
-         ) {}",
-        at_least_one_row(
-            "found.id, found.display_name",
-            "SELECT id, display_name FROM live"
-        )
+    person_holding(
+        "api_tokens",
+        "api_tokens.revoked_at IS NULL",
+        "last_used_at",
     )
 }
 
