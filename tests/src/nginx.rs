@@ -18,6 +18,8 @@ const UPSTREAM_START: &str = "server app:3000";
 const LISTEN_LINE: &str = "listen 80;";
 /// The access log of the container, here in the test's folder.
 const ACCESS_LOG: &str = "/var/log/nginx/access.log";
+/// The edge cache's folder in the container, here in the test's folder.
+const CACHE_DIR: &str = "/var/cache/nginx/marketplace";
 /// The limits of `conf.d/default.conf` that a load generator would hit by design: per
 /// address (it is one), and the cap on sign-ins in progress (it measures their cost).
 const LOAD_LIMIT_LINES: [&str; 4] = [
@@ -95,7 +97,8 @@ impl Nginx {
             .replace(
                 ACCESS_LOG,
                 &dir.join("logs/access.log").display().to_string(),
-            );
+            )
+            .replace(CACHE_DIR, &dir.join("cache").display().to_string());
         std::fs::write(dir.join("conf.d/default.conf"), site)?;
         // The project's main config, whatever site is tested under it.
         let main_path = crate::testing::project_dir().join("nginx.conf");

@@ -144,10 +144,44 @@ impl TestPerson {
         format!("session={}", self.session)
     }
 
+    /// The CSRF token of the forms their browser is shown (bound to its session).
+    pub fn csrf_token(&self) -> String {
+        csrf_token_of_session(&self.session)
+    }
+
     /// The `Authorization` of their programs.
     pub fn bearer(&self) -> String {
         format!("Bearer {}", self.token)
     }
+}
+
+/// The CSRF token of the forms shown to the browser holding session id `session` (what
+/// the app derives from it; any well-formed id, live or not).
+pub fn csrf_token_of_session(session: &str) -> String {
+    use market::domain::account::Secret;
+    let session = Secret::parse_session_id(session).expect("a well-formed session id");
+    market::web::csrf::CsrfToken::for_session(&session)
+        .as_str()
+        .to_owned()
+}
+
+/// The CSRF token for a browser with these cookies: its session's, if the cookies hold
+/// one, else a token of no session (the app sends such a browser to sign in).
+pub fn csrf_token_for_cookies(cookies: Option<&str>) -> String {
+    cookies
+        .into_iter()
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix("session="))
+        .find(|id| market::domain::account::Secret::parse_session_id(id).is_some())
+        .map_or_else(|| "c5".repeat(32), csrf_token_of_session)
+}
+
+/// A new browser's pre-session, as the sign-in and sign-up pages hand it out: its
+/// `Cookie` and the token of those pages' forms.
+pub fn presession() -> (String, String) {
+    let id = market::domain::account::Secret::new_session_id().unwrap();
+    let token = csrf_token_of_session(id.expose());
+    (format!("presession={}", id.expose()), token)
 }
 
 /// The headers of a JSON request from the [`shopper`]'s program: its API token.
@@ -177,9 +211,9 @@ pub async fn sign_up_at(addr: SocketAddr, name: &str) -> anyhow::Result<TestPers
         "sign-up page: {}",
         page.status
     );
-    let csrf = page
-        .cookie("csrf")
-        .ok_or_else(|| anyhow::anyhow!("the sign-up page set no csrf cookie"))?;
+    let presession = page
+        .cookie("presession")
+        .ok_or_else(|| anyhow::anyhow!("the sign-up page set no presession cookie"))?;
     let mut form = form_urlencoded::Serializer::new(String::new());
     for (field, value) in hidden_fields(&page.text(), "/account/sign-up") {
         form.append_pair(&field, &value);
@@ -189,7 +223,7 @@ pub async fn sign_up_at(addr: SocketAddr, name: &str) -> anyhow::Result<TestPers
         .append_pair("password", &person.password);
     let form_headers = [
         ("content-type", "application/x-www-form-urlencoded"),
-        ("cookie", csrf.as_str()),
+        ("cookie", presession.as_str()),
     ];
     let signed_up = send_to(
         addr,
@@ -209,10 +243,10 @@ pub async fn sign_up_at(addr: SocketAddr, name: &str) -> anyhow::Result<TestPers
         .cookie("session")
         .ok_or_else(|| anyhow::anyhow!("signing up set no session cookie"))?;
     person.session = session.trim_start_matches("session=").to_owned();
-    let cookies = format!("{csrf}; {session}");
-    let token = csrf.trim_start_matches("csrf=");
+    let cookies = session.clone();
+    let token = person.csrf_token();
     let body = form_urlencoded::Serializer::new(String::new())
-        .append_pair("csrf_token", token)
+        .append_pair("csrf_token", &token)
         .append_pair("token_name", "tests")
         .finish();
     let headers = [
@@ -503,7 +537,7 @@ impl TestApp {
     }
 
     /// Loads the home page as the [`shopper`]'s browser and returns its cookies (the
-    /// session and the CSRF cookie the page handed out) and the form token.
+    /// session) and the form token its forms carry.
     pub async fn csrf(&self) -> (String, String) {
         self.csrf_as(shopper()).await
     }
@@ -515,13 +549,15 @@ impl TestApp {
             .send(Method::GET, "/", &[("cookie", &session)], Bytes::new())
             .await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text());
-        let cookie = page
-            .cookie("csrf")
-            .expect("the home page sets a csrf cookie");
-        let token = cookie.trim_start_matches("csrf=").to_owned();
+        assert_eq!(
+            page.cookies(),
+            Vec::<String>::new(),
+            "no cookie is handed out"
+        );
+        let token = person.csrf_token();
         let html = page.text();
         assert!(html.contains(&format!(r#"name="csrf_token" value="{token}""#)));
-        (format!("{cookie}; {session}"), token)
+        (session, token)
     }
 
     /// Posts the sell form as a browser would, with a valid CSRF cookie and token.
@@ -559,33 +595,36 @@ impl TestApp {
     }
 
     /// Posts a form of ours to `path` from a browser with these cookies (none: a browser
-    /// that never signed in), with a valid CSRF cookie and field added.
+    /// that never signed in), with the CSRF field its session's forms carry.
     pub async fn post_form(
         &self,
         cookie: Option<&str>,
         path: &str,
         fields: &[(&str, &str)],
     ) -> TestResponse {
-        let token = "c5".repeat(32);
+        // The sign-in and sign-up forms carry their pre-session's token (one browser's,
+        // the same for every post of this process); others their session's.
+        static PRESESSION: OnceLock<(String, String)> = OnceLock::new();
+        let (cookies, token) = if ["/account/sign-in", "/account/sign-up"].contains(&path) {
+            let (presession, token) = PRESESSION.get_or_init(presession).clone();
+            let cookies = match cookie {
+                Some(cookie) => format!("{presession}; {cookie}"),
+                None => presession,
+            };
+            (Some(cookies), token)
+        } else {
+            (cookie.map(str::to_owned), csrf_token_for_cookies(cookie))
+        };
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("csrf_token", &token);
         for (name, value) in fields {
             form.append_pair(name, value);
         }
-        let cookies = match cookie {
-            Some(cookie) => format!("csrf={token}; {cookie}"),
-            None => format!("csrf={token}"),
-        };
-        self.send(
-            Method::POST,
-            path,
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", &cookies),
-            ],
-            form.finish(),
-        )
-        .await
+        let mut headers = vec![("content-type", "application/x-www-form-urlencoded")];
+        if let Some(cookies) = &cookies {
+            headers.push(("cookie", cookies));
+        }
+        self.send(Method::POST, path, &headers, form.finish()).await
     }
 
     /// How many items the database holds.
@@ -598,9 +637,9 @@ impl TestApp {
     }
 }
 
-/// A form of the home page filled in as a person would: the page's CSRF cookie, its
-/// hidden fields (CSRF token, one-time key) and what the person typed. Submitting it
-/// twice is a double click.
+/// A form of the home page filled in as a person would: the browser's session cookie,
+/// the page's hidden fields (CSRF token, one-time key) and what the person typed.
+/// Submitting it twice is a double click.
 pub struct FilledForm {
     pub action: String,
     cookie: String,
@@ -618,10 +657,7 @@ impl FilledForm {
     ) -> anyhow::Result<Self> {
         let home = send_to(addr, Method::GET, "/", &[("cookie", session)], Bytes::new()).await?;
         anyhow::ensure!(home.status == StatusCode::OK, "GET / got {}", home.status);
-        let csrf = home
-            .cookie("csrf")
-            .ok_or_else(|| anyhow::anyhow!("the home page set no csrf cookie"))?;
-        let cookie = format!("{csrf}; {session}");
+        let cookie = session.to_owned();
         let hidden = hidden_fields(&home.text(), action);
         anyhow::ensure!(!hidden.is_empty(), "the home page has no form to {action}");
         let mut form = form_urlencoded::Serializer::new(String::new());
@@ -653,7 +689,7 @@ impl FilledForm {
         .await
     }
 
-    /// The browser's cookies (CSRF and session), for following the redirect as it.
+    /// The browser's cookies (its session), for following the redirect as it.
     pub fn cookie(&self) -> &str {
         &self.cookie
     }

@@ -88,7 +88,7 @@ fn api_route(request: &Request) -> Result<Response, AppError> {
     let id = item_action(path, "/api/items/", "").ok_or(AppError::NotFound)?;
     record::route("/api/items/{id}");
     match request.method {
-        Method::GET | Method::HEAD => api_routes::show_item(id),
+        Method::GET | Method::HEAD => api_routes::show_item(request, id),
         Method::PATCH => api_routes::change_item(request, id),
         Method::DELETE => api_routes::withdraw_item(request, id),
         _ => Err(AppError::MethodNotAllowed(&[

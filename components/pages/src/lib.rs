@@ -5,11 +5,11 @@ use market::domain::error::AppError;
 use market::domain::item::ItemId;
 use market::domain::listing::{BEFORE_PARAM, Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
 use market::observe::record;
+use market::web::assets::{self, STYLESHEET_PATH};
 use market::web::errors::Audience;
-use market::web::http::{self, READ_ONLY, Request, Response, StatusCode};
-use market::web::pages::{self, FormState, VisitorCookies};
-use market::web::session;
-use market::web::views::STYLESHEET_PATH;
+use market::web::http::{READ_ONLY, Request, Response, StatusCode};
+use market::web::pages::{self, FormState, PageVisitor};
+use market::web::sharing;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
@@ -30,7 +30,7 @@ fn route(request: &Request) -> Response {
             record::route(STYLESHEET_PATH);
             request
                 .expect_method(READ_ONLY)
-                .map(|()| http::asset("text/css; charset=utf-8", include_str!("site.css")))
+                .map(|()| assets::stylesheet())
         }
         _ => Err(AppError::NotFound),
     };
@@ -39,7 +39,8 @@ fn route(request: &Request) -> Response {
 
 /// A page of the listing (newest first, or older than `?before=`; the whole listing or
 /// a search, `?q=`; in stock, or with sold-out items, `?sold_out=show`) above an empty
-/// sell form (for a signed-in visitor; the header names them).
+/// sell form (for a signed-in visitor; the header names them). An anonymous visitor's
+/// page holds nothing of them, and nginx shares it.
 fn home_page(request: &Request) -> Result<Response, AppError> {
     let before = request
         .query_param(BEFORE_PARAM)
@@ -53,18 +54,17 @@ fn home_page(request: &Request) -> Result<Response, AppError> {
         request.query_param(SEARCH_PARAM).as_deref(),
         request.query_param(SOLD_OUT_PARAM).as_deref(),
     )?;
-    let visitor = VisitorCookies::read(request)?;
-    let viewer = session::viewer(request)?;
+    let visitor = PageVisitor::read(request)?;
     let mut response = pages::render(
         StatusCode::OK,
         &listing,
         before,
         FormState {
             notice: visitor.notice,
-            ..FormState::fresh(&visitor.csrf_token)
+            ..FormState::fresh(visitor.csrf_token())
         },
-        viewer.as_ref(),
+        visitor.person(),
     )?;
     visitor.write(&mut response);
-    Ok(response)
+    Ok(sharing::share_if_anonymous(request, response))
 }

@@ -140,7 +140,7 @@ async fn the_buy_form_takes_stock_and_confirms_on_the_home_page() {
     let id = list_item(&app, "Teapot", 4).await;
     let (cookie, token) = app.csrf().await;
     assert!(
-        app.get("/")
+        app.get_with_cookie("/", &cookie)
             .await
             .text()
             .contains(&format!(r#"action="/items/{id}/buy""#))
@@ -176,7 +176,8 @@ async fn the_buy_form_refuses_posts_without_a_valid_csrf_token() {
     let (cookie, _) = app.csrf().await;
 
     let without = post_buy_form(&app, id, &cookie, "quantity=1").await;
-    let cross_site = app
+    let wrong = post_buy_form(&app, id, &cookie, "quantity=1&csrf_token=x").await;
+    let no_session = app
         .send(
             Method::POST,
             &format!("/items/{id}/buy"),
@@ -186,7 +187,8 @@ async fn the_buy_form_refuses_posts_without_a_valid_csrf_token() {
         .await;
 
     assert_eq!(without.status, StatusCode::FORBIDDEN);
-    assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert_eq!(no_session.status, StatusCode::SEE_OTHER, "sent to sign in");
     assert_eq!(stock(&app, id).await, 2);
 }
 

@@ -80,17 +80,14 @@ async fn when_postgres_stops_requests_get_503_and_the_app_recovers_by_itself() {
         assert!(response.json()["error"].is_string());
         assert_no_internals(&response.text());
     }
-    let token = "0f".repeat(32);
+    let token = shopper().csrf_token();
     let form = within_bound(
         &app,
         Method::POST,
         "/items",
         &[
             ("content-type", "application/x-www-form-urlencoded"),
-            (
-                "cookie",
-                &format!("csrf={token}; {}", shopper().session_cookie()),
-            ),
+            ("cookie", &shopper().session_cookie()),
         ],
         &format!("csrf_token={token}&name=Lost&quantity=1&price=9.99&description=d"),
     )

@@ -92,6 +92,7 @@ const PATHS: &[&str] = &[
     "/health",
     "/health/ready",
     "/static/site.css",
+    "/static/site-0000000000000000.css",
     "/static/../../etc/passwd",
     "/%2e%2e/%2e%2e/",
     "/api/items/1%20OR%201=1",

@@ -1,5 +1,5 @@
 use hyper::{Method, StatusCode};
-use market_tests::testing::{json_headers, spawn_app};
+use market_tests::testing::{json_headers, shopper, spawn_app};
 
 use crate::assert_no_internals;
 
@@ -49,7 +49,10 @@ async fn error_responses_show_no_sql_connection_strings_or_panics() {
         app.send(
             Method::POST,
             "/items",
-            &[("content-type", "application/x-www-form-urlencoded")],
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &shopper().session_cookie()),
+            ],
             "name=x",
         )
         .await,

@@ -9,6 +9,7 @@ mod buying;
 mod cache;
 mod compose;
 mod edge;
+mod edge_cache;
 mod entrypoint;
 mod faults;
 mod health;

@@ -3,10 +3,13 @@
 
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
+use market::web::assets::STYLESHEET_PATH;
 use market_tests::nginx::Nginx;
 use std::net::IpAddr;
 
-use market_tests::testing::{TestResponse, json_headers, send_from, send_to, spawn_app};
+use market_tests::testing::{
+    TestResponse, json_headers, presession, send_from, send_to, spawn_app,
+};
 use market_tests::upstream::recording_upstream;
 
 async fn through(
@@ -150,7 +153,7 @@ async fn html_json_and_css_are_gzipped() {
         );
     }
     let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
-    for path in ["/", "/api/items", "/static/site.css"] {
+    for path in ["/", "/api/items", STYLESHEET_PATH] {
         let response = through(
             &nginx,
             Method::GET,
@@ -311,10 +314,10 @@ async fn over_https_cookies_are_secure_with_hsts_and_a_client_cannot_claim_https
     let https = [("x-forwarded-proto", "https")];
 
     // As the proxy that terminated TLS tells the app.
-    let secure = app.send(Method::GET, "/", &https, "").await;
+    let secure = app.send(Method::GET, "/account/sign-in", &https, "").await;
     // A client on plain HTTP pretending otherwise: nginx sets the header itself.
-    let spoofed = through(&nginx, Method::GET, "/", &https, "").await;
-    let plain = through(&nginx, Method::GET, "/", &[], "").await;
+    let spoofed = through(&nginx, Method::GET, "/account/sign-in", &https, "").await;
+    let plain = through(&nginx, Method::GET, "/account/sign-in", &[], "").await;
 
     let csrf = |response: &TestResponse| {
         response
@@ -322,7 +325,7 @@ async fn over_https_cookies_are_secure_with_hsts_and_a_client_cannot_claim_https
             .get_all("set-cookie")
             .iter()
             .map(|v| v.to_str().unwrap().to_owned())
-            .find(|c| c.starts_with("csrf="))
+            .find(|c| c.starts_with("presession="))
             .unwrap()
     };
     assert!(csrf(&secure).ends_with("; Secure"), "{}", csrf(&secure));
@@ -342,8 +345,7 @@ async fn sign_in_attempts_beyond_a_handful_from_one_address_get_429_while_others
     let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
     let person = app.add_person("Targeted").await;
     let form = [("content-type", "application/x-www-form-urlencoded")];
-    let token = "d7".repeat(32);
-    let cookie = format!("csrf={token}");
+    let (cookie, token) = presession();
     let headers = [form[0], ("cookie", cookie.as_str())];
     let attempt = |email: &str, password: &str| {
         form_urlencoded::Serializer::new(String::new())
@@ -417,8 +419,7 @@ async fn sign_in_attempts_beyond_a_handful_from_one_address_get_429_while_others
 async fn at_most_four_password_hashes_are_in_progress_whoever_sends_them() {
     let app = spawn_app().await;
     let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
-    let token = "e1".repeat(32);
-    let cookie = format!("csrf={token}");
+    let (cookie, token) = presession();
     let body = form_urlencoded::Serializer::new(String::new())
         .append_pair("csrf_token", &token)
         .append_pair("email", "someone@example.com")

@@ -12,8 +12,9 @@ use market_tests::otlp::{self, Receiver};
 use market_tests::redis::RedisServer;
 use market_tests::shop::{ApiItem, SellFields, buy_with_key, create_with_key};
 use market_tests::testing::{
-    FilledForm, TestApp, TestResponse, json_headers, json_lines, send_to, shopper, spawn_app,
-    spawn_app_with_environment, spawn_app_with_own_cluster, spawn_app_with_variables,
+    FilledForm, TestApp, TestResponse, csrf_token_of_session, json_headers, json_lines, send_to,
+    shopper, spawn_app, spawn_app_with_environment, spawn_app_with_own_cluster,
+    spawn_app_with_variables,
 };
 use serde_json::Value;
 
@@ -342,8 +343,15 @@ async fn a_sell_a_browse_and_buys_each_log_one_line_with_what_they_came_to() {
 
     // Nothing a person typed or holds reaches the log: not the body, cookie or keys.
     let log = app.log();
-    let csrf = form.cookie().trim_start_matches("csrf=").to_owned();
-    for secret in [description, csrf.as_str(), key, "sell-key-0123456789"] {
+    let session = form.cookie().trim_start_matches("session=").to_owned();
+    let csrf = csrf_token_of_session(&session);
+    for secret in [
+        description,
+        session.as_str(),
+        csrf.as_str(),
+        key,
+        "sell-key-0123456789",
+    ] {
         assert!(!log.contains(secret), "{secret:?} is in the log");
     }
     let per_request: Vec<usize> = log

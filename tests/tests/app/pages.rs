@@ -1,4 +1,5 @@
 use hyper::{Method, StatusCode};
+use market::web::assets::STYLESHEET_PATH;
 use market_tests::shop::SellFields;
 use market_tests::testing::{TestApp, shopper, spawn_app};
 
@@ -53,7 +54,7 @@ async fn the_home_page_shows_the_sell_form_and_says_an_empty_shop_is_empty() {
 #[tokio::test]
 async fn selling_redirects_home_where_the_item_is_listed_with_a_confirmation() {
     let app = spawn_app().await;
-    let (csrf_cookie, _) = app.csrf().await;
+    let (session_cookie, _) = app.csrf().await;
 
     let response = app
         .sell(&[
@@ -69,7 +70,7 @@ async fn selling_redirects_home_where_the_item_is_listed_with_a_confirmation() {
     let notice = response
         .cookie("notice")
         .expect("a notice cookie for the confirmation");
-    let cookie = format!("{csrf_cookie}; {notice}");
+    let cookie = format!("{session_cookie}; {notice}");
     let home = app.send(Method::GET, "/", &[("cookie", &cookie)], "").await;
     let html = home.text();
     assert!(
@@ -155,45 +156,49 @@ async fn a_form_with_one_mistake_comes_back_with_the_input_kept_and_that_field_m
 }
 
 #[tokio::test]
-async fn a_form_post_without_a_valid_csrf_token_is_refused_and_stores_nothing() {
+async fn a_form_post_without_its_sessions_csrf_token_is_refused_and_stores_nothing() {
     let app = spawn_app().await;
     let (cookie, token) = app.csrf().await;
-    let other_token = "ab".repeat(32);
+    let someone_else = app.add_person("Someone else").await;
+    let digest = market::domain::account::Secret::parse_session_id(&shopper().session)
+        .unwrap()
+        .digest();
     let body =
         |token: &str| format!("csrf_token={token}&name=Lamp&quantity=1&price=9.99&description=x");
-    // (cookie sent, body, why it must be refused)
+    // (body, why it must be refused), each from the signed-in browser
     let cases = [
         (
-            None,
             "name=Lamp&quantity=1&price=9.99&description=x".to_owned(),
-            "no cookie and no token",
+            "no token",
         ),
-        (
-            Some(cookie.as_str()),
-            "name=Lamp&quantity=1&price=9.99&description=x".to_owned(),
-            "cookie but no token",
-        ),
-        (
-            None,
-            body(&token),
-            "token but no cookie (a cross-site post)",
-        ),
-        (
-            Some(cookie.as_str()),
-            body(&other_token),
-            "token that does not match the cookie",
-        ),
+        (body(""), "an empty token"),
+        (body(&someone_else.csrf_token()), "another session's token"),
+        (body(&shopper().session), "the session id itself"),
+        (body(&digest), "the session's digest"),
+        (body(&token.to_uppercase()), "the token in other letters"),
     ];
-    for (cookie, body, reason) in cases {
-        let mut headers = vec![("content-type", FORM)];
-        if let Some(cookie) = cookie {
-            headers.push(("cookie", cookie));
-        }
+    for (body, reason) in cases {
+        let headers = [("content-type", FORM), ("cookie", cookie.as_str())];
 
         let response = app.send(Method::POST, "/items", &headers, body).await;
 
         assert_eq!(response.status, StatusCode::FORBIDDEN, "{reason}");
         assert!(response.text().contains("Reload the page"), "{reason}");
+    }
+    // Without a session there is nothing a forged post could use: the browser is sent
+    // to sign in, whatever it sends.
+    for body in [body(&token), body("")] {
+        let response = app
+            .send(Method::POST, "/items", &[("content-type", FORM)], body)
+            .await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER);
+        assert!(
+            response
+                .header("location")
+                .is_some_and(|l| l.starts_with("/account/sign-in")),
+            "{:?}",
+            response.header("location")
+        );
     }
     assert_eq!(app.item_count().await, 0);
 }
@@ -379,8 +384,16 @@ async fn every_html_response_carries_the_security_headers() {
         ("405", app.send(Method::DELETE, "/", &[], "").await),
         (
             "403",
-            app.send(Method::POST, "/items", &[("content-type", FORM)], "")
-                .await,
+            app.send(
+                Method::POST,
+                "/items",
+                &[
+                    ("content-type", FORM),
+                    ("cookie", &shopper().session_cookie()),
+                ],
+                "",
+            )
+            .await,
         ),
         ("422", app.sell(&[]).await),
     ];
@@ -406,7 +419,7 @@ async fn wrong_methods_get_405_with_the_allowed_methods() {
     let app = spawn_app().await;
     let cases = [
         (Method::POST, "/", "GET, HEAD"),
-        (Method::PUT, "/static/site.css", "GET, HEAD"),
+        (Method::PUT, STYLESHEET_PATH, "GET, HEAD"),
         (Method::GET, "/items", "POST"),
         (Method::DELETE, "/api/items", "GET, HEAD, POST"),
         (Method::PUT, "/api/items/1", "GET, HEAD, PATCH, DELETE"),
@@ -425,13 +438,29 @@ async fn wrong_methods_get_405_with_the_allowed_methods() {
 }
 
 #[tokio::test]
-async fn the_stylesheet_is_served_for_the_pages() {
+async fn the_stylesheet_is_served_at_its_hashed_url_for_a_year_and_nowhere_else() {
     let app = spawn_app().await;
-    let response = app.get("/static/site.css").await;
+    let home = app.get("/").await.text();
+    let response = app.get(STYLESHEET_PATH).await;
+    let old = app.get("/static/site.css").await;
+    let other_hash = app.get("/static/site-0123456789abcdef.css").await;
+
+    assert!(home.contains(&format!(
+        r#"<link rel="stylesheet" href="{STYLESHEET_PATH}">"#
+    )));
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(
         response.header("content-type"),
         Some("text/css; charset=utf-8")
     );
+    assert_eq!(
+        response.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
     assert!(response.text().contains(".field-error"));
+    for gone in [old, other_hash] {
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+        assert_eq!(gone.header("cache-control"), Some("no-store"));
+    }
 }

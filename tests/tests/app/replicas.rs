@@ -12,8 +12,9 @@ use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
 use market_tests::testing::{
-    Replicas, TestPerson, TestResponse, add_person, connect, get_at, item_names, json_headers,
-    pg_work, send_from, send_to, spawn_replicas, spawn_replicas_on_own_cluster,
+    Replicas, TestPerson, TestResponse, add_person, connect, csrf_token_for_cookies, get_at,
+    item_names, json_headers, pg_work, presession, send_from, send_to, spawn_replicas,
+    spawn_replicas_on_own_cluster,
 };
 use serde_json::json;
 
@@ -453,13 +454,12 @@ async fn a_sign_out_through_one_instance_holds_on_the_very_next_request_to_the_o
         add_person(&replicas.db, person).await;
     }
     let second_device = {
-        let token = "f0".repeat(32);
+        let (cookie, token) = presession();
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("csrf_token", &token)
             .append_pair("email", &everywhere.email)
             .append_pair("password", &everywhere.password)
             .finish();
-        let cookie = format!("csrf={token}");
         let form = [
             ("content-type", "application/x-www-form-urlencoded"),
             ("cookie", cookie.as_str()),
@@ -479,11 +479,10 @@ async fn a_sign_out_through_one_instance_holds_on_the_very_next_request_to_the_o
     }
 
     let sign_out = |addr: SocketAddr, path: &'static str, cookie: String| async move {
-        let token = "f1".repeat(32);
-        let cookies = format!("csrf={token}; {cookie}");
+        let token = csrf_token_for_cookies(Some(&cookie));
         let form = [
             ("content-type", "application/x-www-form-urlencoded"),
-            ("cookie", cookies.as_str()),
+            ("cookie", cookie.as_str()),
         ];
         let body = format!("csrf_token={token}");
         send_to(addr, Method::POST, path, &form, body.into())

@@ -128,6 +128,9 @@ async fn the_item_page_shows_the_item_and_an_unknown_id_gets_the_404_page() {
     let id = list(&app, "Brass <lamp>", 3, "15", "With a green shade.").await;
 
     let page = app.get(&format!("/items/{id}")).await;
+    let signed_in = app
+        .get_with_cookie(&format!("/items/{id}"), &shopper().session_cookie())
+        .await;
     let unknown = app.get("/items/999999").await;
     let not_an_id = app.get("/items/lamp").await;
     let home = app.get("/").await.text();
@@ -142,8 +145,15 @@ async fn the_item_page_shows_the_item_and_an_unknown_id_gets_the_404_page() {
     assert!(html.contains("3 in stock"));
     assert!(html.contains("With a green shade."));
     assert!(html.contains("Listed <time"));
+    // Anonymous: no form and no cookie, a way to sign in and come back instead.
+    assert!(!html.contains("<form method=\"post\""), "{html}");
+    assert!(html.contains(&format!(r#"href="/account/sign-in?next=%2Fitems%2F{id}""#)));
+    assert!(page.cookies().is_empty());
+    // Signed in: the buy form, with the session's token.
+    let html = signed_in.text();
     assert!(html.contains(&format!(r#"action="/items/{id}/buy""#)));
-    assert!(page.cookie("csrf").is_some(), "its form is CSRF-protected");
+    let token = shopper().csrf_token();
+    assert!(html.contains(&format!(r#"name="csrf_token" value="{token}""#)));
     assert!(home.contains(&format!(r#"<a href="/items/{id}">Brass &lt;lamp&gt;</a>"#)));
     for response in [&unknown, &not_an_id] {
         assert_eq!(response.status, StatusCode::NOT_FOUND);
@@ -159,10 +169,8 @@ async fn the_item_page_shows_the_item_and_an_unknown_id_gets_the_404_page() {
 async fn a_buy_from_the_item_page_lands_back_on_it_with_the_confirmation_or_the_reason() {
     let app = spawn_app().await;
     let id = list(&app, "Kettle", 2, "30", "Copper.").await;
-    let page = app.get(&format!("/items/{id}")).await;
-    let csrf = page.cookie("csrf").unwrap();
-    let token = csrf.trim_start_matches("csrf=").to_owned();
-    let cookie = format!("{csrf}; {}", shopper().session_cookie());
+    let token = shopper().csrf_token();
+    let cookie = shopper().session_cookie();
     let form = |quantity: u32| format!("csrf_token={token}&quantity={quantity}&back=item");
 
     let too_many = post_buy_form(&app, id, &cookie, &form(3)).await;

@@ -162,13 +162,81 @@ async fn a_program_uses_the_api(stack: &Stack) {
     assert_eq!(sold_out.json()["error"], "This item is sold out.");
 }
 
-/// While `db` is stopped, pages and the API answer 503 with `Retry-After`; once it is
-/// started again, the app serves again by itself. Returns how long recovery took.
+/// An anonymous read is answered from nginx's cache the second time.
+async fn anonymous_reads_come_from_the_edge_cache(stack: &Stack, id: i64) {
+    for path in [
+        "/".to_owned(),
+        format!("/items/{id}"),
+        format!("/api/items/{id}"),
+    ] {
+        let first = stack.get(&path).await.unwrap();
+        let second = stack.get(&path).await.unwrap();
+        assert_eq!(first.status, StatusCode::OK, "{path}");
+        assert!(first.cookies().is_empty(), "{path} sets no cookie");
+        assert_eq!(second.header("x-cache-status"), Some("HIT"), "{path}");
+        assert_eq!(second.body, first.body, "{path}");
+    }
+}
+
+/// With the app stopped (`docker compose stop app`), anonymous reads nginx has kept are
+/// answered from its cache, marked stale, and writes get 503 as JSON; once the app is
+/// started again, everything is served again.
+async fn an_app_outage_is_answered_from_the_cache(stack: &Stack, id: i64) {
+    let kept = [format!("/items/{id}"), format!("/api/items/{id}")];
+    for path in &kept {
+        assert_eq!(stack.get(path).await.unwrap().status, StatusCode::OK);
+    }
+    stack.compose(&["stop", "app"]).unwrap();
+    tokio::time::sleep(Duration::from_millis(2_100)).await; // the kept copies expire
+    for path in &kept {
+        let stale = stack.get(path).await.unwrap();
+        assert_eq!(stale.status, StatusCode::OK, "{path}: {}", stale.text());
+        assert_eq!(stale.header("x-cache-status"), Some("STALE"), "{path}");
+    }
+    let write = stack
+        .post_json(
+            "/api/items",
+            r#"{"name":"x","quantity":1,"price":"1","description":"y"}"#,
+        )
+        .await
+        .unwrap();
+    assert_eq!(write.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(write.json()["error"].is_string());
+    stack.compose(&["start", "app"]).unwrap();
+    let started = Instant::now();
+    while stack.get("/?q=after+the+outage").await.unwrap().status != StatusCode::OK {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{}",
+            stack.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// While `db` is stopped, pages and the API answer 503 with `Retry-After` (a person's,
+/// which never come from the cache; nginx keeps no copy for an error the app answers);
+/// once it is started again, the app serves again by itself. Returns how long recovery
+/// took.
 async fn a_database_restart_is_a_503_then_recovers_by_itself(stack: &Stack, id: i64) -> Duration {
     stack.compose(&["stop", "db"]).unwrap();
+    let kept = format!("/api/items/{id}");
     let mut references = Vec::new();
-    for path in ["/".to_owned(), format!("/api/items/{id}")] {
-        let response = stack.get(&path).await.unwrap();
+    let session = stack.shopper().await.unwrap().session_cookie();
+    let bearer = stack.shopper().await.unwrap().bearer();
+    for (path, header) in [
+        ("/".to_owned(), ("cookie", session.as_str())),
+        (kept.clone(), ("authorization", bearer.as_str())),
+    ] {
+        let response = send_to(
+            stack.addr(),
+            hyper::Method::GET,
+            &path,
+            &[header],
+            "".into(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             response.status,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -250,6 +318,7 @@ async fn the_stack_comes_up_in_order_serves_people_and_programs_keeps_its_data_a
 
     let id = a_person_sells_and_buys_with_the_forms(&stack).await;
     a_program_uses_the_api(&stack).await;
+    anonymous_reads_come_from_the_edge_cache(&stack, id).await;
 
     stack.compose(&["down"]).unwrap();
     let again = stack.up().unwrap();
@@ -260,6 +329,7 @@ async fn the_stack_comes_up_in_order_serves_people_and_programs_keeps_its_data_a
         "the data survived down/up"
     );
 
+    an_app_outage_is_answered_from_the_cache(&stack, id).await;
     let recovered = a_database_restart_is_a_503_then_recovers_by_itself(&stack, id).await;
     println!("base stack: served again {recovered:.1?} after db started again");
 

@@ -27,13 +27,21 @@ async fn the_dev_stack_serves_a_saved_change_under_components_pages_within_5_s()
     let mut reloads = Vec::new();
     for save in 0..3 {
         let marker = format!(".saved-{save} {{ color: inherit; }}");
-        let stylesheet = copy.dir.join("components/pages/src/site.css");
+        let stylesheet = copy.dir.join("components/market/assets/site.css");
         let mut css = std::fs::read_to_string(&stylesheet).unwrap();
         css.push_str(&format!("{marker}\n"));
         let saved = Instant::now();
         std::fs::write(&stylesheet, css).unwrap();
         loop {
-            let served = stack.get("/static/site.css").await.unwrap();
+            // A changed stylesheet is a new URL: the page links it once rebuilt.
+            let page = stack.get("/").await.unwrap().text();
+            let href = page
+                .split(r#"<link rel="stylesheet" href=""#)
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or("/static/none.css")
+                .to_owned();
+            let served = stack.get(&href).await.unwrap();
             if served.status == StatusCode::OK && served.text().contains(&marker) {
                 break;
             }

@@ -297,6 +297,21 @@ impl Secret {
             .collect()
     }
 
+    /// A value derived from the secret for one `purpose` (SHA-256 of the purpose, a NUL
+    /// and the secret, as hex): as unguessable as the secret, and telling nothing of it
+    /// or of its [`Secret::digest`], so it may be shown in a page.
+    pub fn derived(&self, purpose: &str) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(purpose.as_bytes());
+        hasher.update([0]);
+        hasher.update(self.0.as_bytes());
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -12,11 +12,12 @@ use crate::use_cases::account::{self, SignIn, SignUp};
 use crate::web::account_views::{
     self, AccountView, BEFORE_PARAM, CredentialsView, NEXT_FIELD, RecordsView,
 };
-use crate::web::cookies::{CsrfToken, Notice};
+use crate::web::cookies::Notice;
+use crate::web::csrf::{self, CsrfToken, PreSession};
 use crate::web::form::PostedForm;
 use crate::web::http::{self, Request, Response, StatusCode, header};
-use crate::web::item_forms::read_form;
-use crate::web::pages::{self, VisitorCookies};
+use crate::web::item_forms::{parse_form, read_form};
+use crate::web::pages::{self, PageVisitor};
 use crate::web::session;
 use crate::web::views::paths;
 
@@ -41,9 +42,12 @@ fn credentials_page(
     http::html(status, page)
 }
 
-/// `GET /account/sign-up` and `GET /account/sign-in` (`?next=` where to go after).
+/// `GET /account/sign-up` and `GET /account/sign-in` (`?next=` where to go after): the
+/// form's token is bound to the browser's pre-session, handed out here.
 fn credentials_form(request: &Request, which: Credentials) -> Result<Response, AppError> {
-    let visitor = VisitorCookies::read(request)?;
+    let presession = PreSession::read_or_start(request)?;
+    let token = presession.token();
+    let notice = Notice::from_request(request);
     let next = safe_return_path(request.query_param(NEXT_FIELD).as_deref());
     let form = PostedForm::default();
     let mut response = credentials_page(
@@ -53,12 +57,15 @@ fn credentials_form(request: &Request, which: Credentials) -> Result<Response, A
             form: &form,
             errors: &FieldErrors::default(),
             message: None,
-            csrf_token: visitor.csrf_token.as_str(),
+            csrf_token: token.as_str(),
             next: &next,
         },
-        visitor.notice,
+        notice,
     );
-    visitor.write(&mut response);
+    presession.write(&mut response);
+    if notice.is_some() {
+        http::set_cookie(&mut response, &Notice::clear_cookie());
+    }
     Ok(response)
 }
 
@@ -70,17 +77,26 @@ pub fn sign_in_page(request: &Request) -> Result<Response, AppError> {
     credentials_form(request, Credentials::SignIn)
 }
 
-/// Signed in: the browser gets the new session's cookie and goes on to `next`.
+/// Signed in: the browser gets the new session's cookie (its forms' token changes with
+/// it) and goes on to `next`; the pre-session has served.
 fn signed_in(session: &crate::domain::account::Secret, next: &str, notice: Notice) -> Response {
     let mut response = pages::redirect_with(next, notice);
     session::set_session_cookie(&mut response, session);
+    PreSession::clear(&mut response);
     response
+}
+
+/// Reads a sign-up or sign-in form: its token must be the browser's pre-session's.
+fn read_credentials_form(request: &Request) -> Result<(PostedForm, CsrfToken), AppError> {
+    let form = parse_form(request, PostedForm::parse)?;
+    let token = PreSession::verify(request, form.guards.csrf_token.as_deref())?;
+    Ok((form, token))
 }
 
 /// `POST /account/sign-up`: create the account, sign it in and go on (303), or hand the
 /// form back with the mistakes marked, the password left out (422).
 pub fn sign_up_from_form(request: &Request) -> Result<Response, AppError> {
-    let (form, token) = read_form(request, PostedForm::parse, |form| &form.guards)?;
+    let (form, token) = read_credentials_form(request)?;
     let next = safe_return_path(form.optional(NEXT_FIELD));
     let outcome = account::sign_up(
         form.value(crate::domain::account::field::EMAIL),
@@ -118,7 +134,7 @@ pub fn sign_up_from_form(request: &Request) -> Result<Response, AppError> {
 /// again, the email kept: 422 for a wrong email or password (one message for both), 429
 /// with `Retry-After` while this email must wait after failed attempts.
 pub fn sign_in_from_form(request: &Request) -> Result<Response, AppError> {
-    let (form, token) = read_form(request, PostedForm::parse, |form| &form.guards)?;
+    let (form, token) = read_credentials_form(request)?;
     let next = safe_return_path(form.optional(NEXT_FIELD));
     let outcome = account::sign_in(
         form.value(crate::domain::account::field::EMAIL),
@@ -168,19 +184,26 @@ fn signed_out() -> Response {
     response
 }
 
-/// `POST /account/sign-out`: end this browser's session (if it has one).
+/// `POST /account/sign-out`: end this browser's session (if it has one; its form must
+/// carry the session's token).
 pub fn sign_out(request: &Request) -> Result<Response, AppError> {
-    read_form(request, PostedForm::parse, |form| &form.guards)?;
-    if let Some(session) = session::session_id(request) {
+    let form = parse_form(request, PostedForm::parse)?;
+    if let Some((session, _)) =
+        csrf::verify_session_form(request, form.guards.csrf_token.as_deref())?
+    {
         account::sign_out(&session)?;
     }
     Ok(signed_out())
 }
 
+/// The account page's address, where its forms come back to after signing in.
+fn to_account<F>(_: &F) -> String {
+    paths::ACCOUNT.to_owned()
+}
+
 /// `POST /account/sign-out-everywhere`: end every session of the person.
 pub fn sign_out_everywhere(request: &Request) -> Result<Response, AppError> {
-    read_form(request, PostedForm::parse, |form| &form.guards)?;
-    let person = session::signed_in(request, paths::ACCOUNT)?;
+    let (_, person, _) = read_form(request, PostedForm::parse, |form| &form.guards, to_account)?;
     account::sign_out_everywhere(&person)?;
     Ok(signed_out())
 }
@@ -210,14 +233,23 @@ fn render_account(
     ))
 }
 
+/// The person signed in on this browser and their forms' token; a visitor without a
+/// session is sent to sign in and come back to `path`.
+fn signed_in_visitor(visitor: &PageVisitor, path: &str) -> Result<(Person, CsrfToken), AppError> {
+    visitor
+        .signed_in
+        .clone()
+        .ok_or_else(|| AppError::SignInRequired(path.to_owned()))
+}
+
 /// `GET /account`.
 pub fn account_page(request: &Request) -> Result<Response, AppError> {
-    let visitor = VisitorCookies::read(request)?;
-    let person = session::signed_in(request, paths::ACCOUNT)?;
+    let visitor = PageVisitor::read(request)?;
+    let (person, token) = signed_in_visitor(&visitor, paths::ACCOUNT)?;
     let mut response = render_account(
         StatusCode::OK,
         &person,
-        &visitor.csrf_token,
+        &token,
         None,
         &PostedForm::default(),
         &FieldErrors::default(),
@@ -230,8 +262,8 @@ pub fn account_page(request: &Request) -> Result<Response, AppError> {
 /// `POST /account/tokens`: create a token and show it, this once (201), or the form's
 /// mistake (422).
 pub fn create_token(request: &Request) -> Result<Response, AppError> {
-    let (form, token) = read_form(request, PostedForm::parse, |form| &form.guards)?;
-    let person = session::signed_in(request, paths::ACCOUNT)?;
+    let (form, person, token) =
+        read_form(request, PostedForm::parse, |form| &form.guards, to_account)?;
     let name = form.value(crate::domain::account::field::TOKEN_NAME);
     match account::create_token(&person, name) {
         Ok(secret) => render_account(
@@ -259,8 +291,7 @@ pub fn create_token(request: &Request) -> Result<Response, AppError> {
 /// `POST /account/tokens/{id}/revoke`: revoke one of the person's tokens (303 back to the
 /// account page); anyone else's is not found.
 pub fn revoke_token(request: &Request, id: i64) -> Result<Response, AppError> {
-    read_form(request, PostedForm::parse, |form| &form.guards)?;
-    let person = session::signed_in(request, paths::ACCOUNT)?;
+    let (_, person, _) = read_form(request, PostedForm::parse, |form| &form.guards, to_account)?;
     account::revoke_token(&person, id)?;
     Ok(pages::redirect_with(paths::ACCOUNT, Notice::TokenRevoked))
 }
@@ -285,8 +316,8 @@ fn records_page<T>(
     read: db::OwnPageReader<T>,
     view: fn(&RecordsView<T>) -> maud::Markup,
 ) -> Result<Response, AppError> {
-    let visitor = VisitorCookies::read(request)?;
-    let person = session::signed_in(request, path)?;
+    let visitor = PageVisitor::read(request)?;
+    let (person, token) = signed_in_visitor(&visitor, path)?;
     let before = before(request)?;
     let page = read(&*db::open()?, person.id, before, PAGE_SIZE)?;
     let mut response = http::html(
@@ -296,7 +327,7 @@ fn records_page<T>(
             page: &page,
             older: before.is_some(),
             currency: &config::currency()?,
-            csrf_token: visitor.csrf_token.as_str(),
+            csrf_token: token.as_str(),
         }),
     );
     visitor.write(&mut response);

@@ -13,7 +13,8 @@ use crate::domain::item::{
     SellerListing, field, group_thousands,
 };
 use crate::storage::db::OwnPage;
-use crate::web::cookies::{CSRF_FIELD, Notice};
+use crate::web::cookies::Notice;
+use crate::web::csrf::CSRF_FIELD;
 use crate::web::form::PostedForm;
 use crate::web::views::{Header, labelled_field, layout, listed_on, notice, paths};
 

@@ -10,7 +10,7 @@ use crate::storage::{cache, config, db};
 use crate::use_cases::buy::{BuyRequest, buy};
 use crate::use_cases::{listing, sell::sell};
 use crate::web::http::{self, Request, Response, StatusCode, header};
-use crate::web::{api, session};
+use crate::web::{api, session, sharing};
 
 const JSON_MEDIA_TYPE: &str = "application/json";
 
@@ -22,8 +22,12 @@ fn cached_first_page() -> Result<String, AppError> {
 }
 
 /// `GET /api/items?limit=&before=&q=&sold_out=`: a page of items, newest first, and the
-/// next cursor.
+/// next cursor; shared by nginx when the request is anonymous.
 pub fn list_items(request: &Request) -> Result<Response, AppError> {
+    list_page(request).map(|response| sharing::share_if_anonymous(request, response))
+}
+
+fn list_page(request: &Request) -> Result<Response, AppError> {
     let (limit, before) = api::parse_page_query(
         request.query_param(api::LIMIT_PARAM).as_deref(),
         request.query_param(BEFORE_PARAM).as_deref(),
@@ -99,10 +103,11 @@ pub fn withdraw_item(request: &Request, id: ItemId) -> Result<Response, AppError
 }
 
 /// `GET /api/items/{id}`.
-pub fn show_item(id: ItemId) -> Result<Response, AppError> {
+pub fn show_item(request: &Request, id: ItemId) -> Result<Response, AppError> {
     let item = db::find_item(&*db::open()?, id)?.ok_or(AppError::NotFound)?;
     let body = api::item_json(&item, &config::currency()?);
-    Ok(http::json(StatusCode::OK, &body))
+    let response = http::json(StatusCode::OK, &body);
+    Ok(sharing::share_if_anonymous(request, response))
 }
 
 /// The body of a JSON request: 413 when too large, then 415 when not JSON (in the same

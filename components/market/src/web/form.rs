@@ -9,7 +9,7 @@ use crate::domain::item::{
     PurchaseQuantity, Quantity, field,
 };
 use crate::domain::listing::{BEFORE_PARAM, Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
-use crate::web::cookies::CSRF_FIELD;
+use crate::web::csrf::CSRF_FIELD;
 
 /// The hidden field of a buy form shown on the item's own page, so the answer comes back
 /// to that page.

@@ -125,7 +125,8 @@ fn response(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Re
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    // Pages carry per-visitor form tokens and every listing can change at any moment.
+    // Nothing is kept unless the answer says it may be (`web::sharing`): a page for
+    // someone with a session carries their forms' token and name.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -162,12 +163,7 @@ pub fn json_text(status: StatusCode, text: String) -> Response {
 
 /// A static asset shipped inside a component.
 pub fn asset(content_type: &'static str, body: &'static str) -> Response {
-    let mut response = response(StatusCode::OK, content_type, body.as_bytes().to_vec());
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    response
+    response(StatusCode::OK, content_type, body.as_bytes().to_vec())
 }
 
 /// The POST-redirect-GET answer to a successful form.

@@ -4,6 +4,7 @@
 //! came from (303), or that page again with the reason (422, 409, 404); a visitor who
 //! is not signed in is sent to sign in first.
 
+use crate::domain::account::Person;
 use crate::domain::error::AppError;
 use crate::domain::item::{FieldErrors, ItemId, field};
 use crate::domain::listing::Listing;
@@ -11,12 +12,12 @@ use crate::storage::{config, db};
 use crate::use_cases::buy::{BuyRequest, buy};
 use crate::use_cases::{listing, sell::sell};
 use crate::web::account_views::{self, EditView};
-use crate::web::cookies::{CsrfToken, Notice};
+use crate::web::cookies::Notice;
+use crate::web::csrf::{self, CsrfToken};
 use crate::web::form::{BuyForm, BuyFormPage, FormGuards, PostedForm, SellForm};
 use crate::web::http::{self, Request, Response, StatusCode};
-use crate::web::pages::{self, FormState, VisitorCookies};
-use crate::web::session;
-use crate::web::views::Header;
+use crate::web::pages::{self, FormState, PageVisitor};
+use crate::web::sharing;
 
 const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
 
@@ -25,42 +26,54 @@ fn item_path(id: ItemId) -> String {
 }
 
 /// `GET /items/{id}`: the item's own page, with the visitor's notice, and its seller's
-/// controls for its seller.
+/// controls for its seller; shared by nginx when the visitor is anonymous.
 pub fn item_page(request: &Request, id: ItemId) -> Result<Response, AppError> {
-    let visitor = VisitorCookies::read(request)?;
-    let viewer = session::viewer(request)?;
+    let visitor = PageVisitor::read(request)?;
     let mut response = pages::render_item(
         StatusCode::OK,
         id,
-        &visitor.csrf_token,
+        visitor.csrf_token(),
         visitor.notice,
         None,
-        viewer.as_ref(),
+        visitor.person(),
     )?;
     visitor.write(&mut response);
-    Ok(response)
+    Ok(sharing::share_if_anonymous(request, response))
 }
 
-/// Checks a form post's content type and CSRF token, then parses it.
-pub fn read_form<F>(
-    request: &Request,
-    parse: fn(&[u8]) -> F,
-    guards: fn(&F) -> &FormGuards,
-) -> Result<(F, CsrfToken), AppError> {
+/// Checks a form post's content type, then parses it.
+pub fn parse_form<F>(request: &Request, parse: fn(&[u8]) -> F) -> Result<F, AppError> {
     let body = request.body_bytes()?;
     if !request.has_content_type(FORM_MEDIA_TYPE) {
         return Err(AppError::UnsupportedMediaType(FORM_MEDIA_TYPE));
     }
-    let form = parse(body);
-    let token = CsrfToken::verify(request, guards(&form).csrf_token.as_deref())?;
-    Ok((form, token))
+    Ok(parse(body))
+}
+
+/// Reads a form a signed-in person posted: its content type, then its CSRF token
+/// against their session; a visitor without one is sent to sign in and come back to
+/// `next` (of the form).
+pub fn read_form<F>(
+    request: &Request,
+    parse: fn(&[u8]) -> F,
+    guards: fn(&F) -> &FormGuards,
+    next: impl FnOnce(&F) -> String,
+) -> Result<(F, Person, CsrfToken), AppError> {
+    let form = parse_form(request, parse)?;
+    let (person, token) =
+        csrf::form_poster(request, guards(&form).csrf_token.as_deref(), &next(&form))?;
+    Ok((form, person, token))
 }
 
 /// `POST /items`: store a valid item as the signed-in person's and redirect home (303),
 /// or hand the form back (422).
 pub fn sell_from_form(request: &Request) -> Result<Response, AppError> {
-    let (form, token) = read_form(request, SellForm::parse, |form| &form.guards)?;
-    let seller = session::signed_in(request, "/")?;
+    let (form, seller, token) = read_form(
+        request,
+        SellForm::parse,
+        |form| &form.guards,
+        |_| "/".to_owned(),
+    )?;
     match form.validate() {
         Ok(new_item) => {
             let item = sell(&seller, &new_item, form.guards.idempotency_key.as_ref())?;
@@ -73,7 +86,7 @@ pub fn sell_from_form(request: &Request) -> Result<Response, AppError> {
             FormState {
                 form: &form,
                 errors: &errors,
-                ..FormState::fresh(&token)
+                ..FormState::fresh(Some(&token))
             },
             Some(&seller),
         ),
@@ -85,12 +98,12 @@ pub fn sell_from_form(request: &Request) -> Result<Response, AppError> {
 /// that page again with the reason beside the item (422 for a bad quantity, 409 for too
 /// little stock, a changed price or a withdrawn item, 404 for an unknown item).
 pub fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
-    let (form, token) = read_form(request, BuyForm::parse, |form| &form.guards)?;
-    let back = match &form.page {
+    let back_to = |form: &BuyForm| match &form.page {
         BuyFormPage::Item => item_path(id),
         BuyFormPage::Listing(listing, before) => listing.page_path(*before),
     };
-    let buyer = session::signed_in(request, &back)?;
+    let (form, buyer, token) = read_form(request, BuyForm::parse, |form| &form.guards, back_to)?;
+    let back = back_to(&form);
     let currency = config::currency()?;
     let purchase = form
         .validate()
@@ -126,7 +139,7 @@ pub fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError
         BuyFormPage::Item => pages::render_item(
             error.status(),
             id,
-            &token,
+            Some(&token),
             None,
             Some(&message),
             Some(&buyer),
@@ -137,7 +150,7 @@ pub fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError
             *before,
             FormState {
                 buy_error: Some((id, &message)),
-                ..FormState::fresh(&token)
+                ..FormState::fresh(Some(&token))
             },
             Some(&buyer),
         ),
@@ -147,8 +160,10 @@ pub fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError
 /// `GET /items/{id}/edit`: the seller's form to change the listing, filled in with what
 /// it says now. Anyone else's listing is not found.
 pub fn edit_page(request: &Request, id: ItemId) -> Result<Response, AppError> {
-    let visitor = VisitorCookies::read(request)?;
-    let seller = session::signed_in(request, &format!("/items/{id}/edit"))?;
+    let visitor = PageVisitor::read(request)?;
+    let Some((seller, token)) = &visitor.signed_in else {
+        return Err(AppError::SignInRequired(format!("/items/{id}/edit")));
+    };
     let item = db::find_item(&*db::open()?, id)?
         .filter(|item| seller.sells(item))
         .ok_or(AppError::NotFound)?;
@@ -158,8 +173,8 @@ pub fn edit_page(request: &Request, id: ItemId) -> Result<Response, AppError> {
         &item,
         &form,
         &FieldErrors::default(),
-        &visitor.csrf_token,
-        &seller,
+        token,
+        seller,
     )?;
     visitor.write(&mut response);
     Ok(response)
@@ -168,8 +183,12 @@ pub fn edit_page(request: &Request, id: ItemId) -> Result<Response, AppError> {
 /// `POST /items/{id}/edit`: save the changes and go back to the item's page (303), or
 /// hand the form back with the mistakes marked (422).
 pub fn edit_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
-    let (form, token) = read_form(request, PostedForm::parse, |form| &form.guards)?;
-    let seller = session::signed_in(request, &format!("/items/{id}/edit"))?;
+    let (form, seller, token) = read_form(
+        request,
+        PostedForm::parse,
+        |form| &form.guards,
+        |_| format!("/items/{id}/edit"),
+    )?;
     match form.item_changes() {
         Ok(changes) => {
             listing::change(&seller, id, &changes)?;
@@ -207,15 +226,19 @@ fn render_edit(
             errors,
             currency: &config::currency()?,
             csrf_token: token.as_str(),
-            header: Header::for_viewer(Some(seller), token.as_str()),
+            header: pages::header(Some(seller), Some(token)),
         }),
     ))
 }
 
 /// `POST /items/{id}/withdraw`: take the listing off sale and go back to its page (303).
 pub fn withdraw_from_form(request: &Request, id: ItemId) -> Result<Response, AppError> {
-    read_form(request, PostedForm::parse, |form| &form.guards)?;
-    let seller = session::signed_in(request, &item_path(id))?;
+    let (_, seller, _) = read_form(
+        request,
+        PostedForm::parse,
+        |form| &form.guards,
+        |_| item_path(id),
+    )?;
     listing::withdraw(&seller, id)?;
     Ok(pages::redirect_with(&item_path(id), Notice::Withdrawn(id)))
 }

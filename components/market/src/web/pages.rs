@@ -10,40 +10,58 @@ use crate::domain::token::random_token;
 use crate::storage::cache;
 use crate::storage::config;
 use crate::storage::db;
-use crate::web::cookies::{CsrfToken, Notice};
+use crate::use_cases::account;
+use crate::web::cookies::Notice;
+use crate::web::csrf::CsrfToken;
 use crate::web::form::SellForm;
 use crate::web::http::{self, Request, Response, StatusCode};
-use crate::web::views::{self, Header, HomeView, ItemView, ListingView, Visitor};
+use crate::web::session;
+use crate::web::views::{self, Forms, Header, HomeView, ItemView, ListingView, Visitor};
 
-/// What a page read from the visitor's cookies, and must hand back in its response.
-pub struct VisitorCookies {
-    pub csrf_token: CsrfToken,
-    /// The token is new: the response must set it.
-    fresh_token: bool,
+/// What a page knows of its visitor, from their cookies, and must hand back in its
+/// response.
+pub struct PageVisitor {
+    /// Who is signed in on this browser, and the token of the forms shown to them.
+    pub signed_in: Option<(Person, CsrfToken)>,
+    /// The browser holds a session cookie that no longer stands for anyone.
+    ended_session: bool,
     pub notice: Option<Notice>,
 }
 
-impl VisitorCookies {
-    /// The visitor's CSRF token (a new one if they hold none) and pending notice.
+impl PageVisitor {
+    /// The visitor's person (one statement at most, none without a session cookie) and
+    /// pending notice.
     pub fn read(request: &Request) -> Result<Self, AppError> {
-        let (csrf_token, fresh_token) = match CsrfToken::from_request(request) {
-            Some(token) => (token, false),
-            None => (CsrfToken::generate()?, true),
+        let (signed_in, ended_session) = match session::session_id(request) {
+            Some(session) => match account::person_for_session(&session)? {
+                Some(person) => (Some((person, CsrfToken::for_session(&session))), false),
+                None => (None, true),
+            },
+            None => (None, false),
         };
         Ok(Self {
-            csrf_token,
-            fresh_token,
+            signed_in,
+            ended_session,
             notice: Notice::from_request(request),
         })
     }
 
-    /// Hands out a new token, and clears the notice once it was shown.
+    pub fn person(&self) -> Option<&Person> {
+        self.signed_in.as_ref().map(|(person, _)| person)
+    }
+
+    pub fn csrf_token(&self) -> Option<&CsrfToken> {
+        self.signed_in.as_ref().map(|(_, token)| token)
+    }
+
+    /// Clears the notice once it was shown, and a session cookie that stands for no one
+    /// (so the browser's next pages are anonymous ones again, which nginx shares).
     pub fn write(&self, response: &mut Response) {
-        if self.fresh_token {
-            http::set_cookie(response, &self.csrf_token.set_cookie());
-        }
         if self.notice.is_some() {
             http::set_cookie(response, &Notice::clear_cookie());
+        }
+        if self.ended_session {
+            session::clear_session_cookie(response);
         }
     }
 }
@@ -52,7 +70,9 @@ impl VisitorCookies {
 pub struct FormState<'a> {
     pub form: &'a SellForm,
     pub errors: &'a FieldErrors,
-    pub csrf_token: &'a CsrfToken,
+    /// The token of the visitor's forms: `None` for a visitor without a session, who is
+    /// shown no form that writes.
+    pub csrf_token: Option<&'a CsrfToken>,
     pub notice: Option<Notice>,
     /// A purchase that failed, and why, to show on its item.
     pub buy_error: Option<(ItemId, &'a str)>,
@@ -60,7 +80,7 @@ pub struct FormState<'a> {
 
 impl<'a> FormState<'a> {
     /// An empty sell form, nothing to report.
-    pub fn fresh(csrf_token: &'a CsrfToken) -> Self {
+    pub fn fresh(csrf_token: Option<&'a CsrfToken>) -> Self {
         static EMPTY_FORM: SellForm = SellForm {
             name: String::new(),
             quantity: String::new(),
@@ -88,8 +108,7 @@ impl<'a> FormState<'a> {
 fn cached_listing_section(currency: &Currency) -> Result<String, AppError> {
     cache::first_page(cache::View::HomePage, |page| {
         let placeholders = Visitor {
-            csrf_token: views::CSRF_TOKEN_PLACEHOLDER,
-            idempotency_key: views::FORM_KEY_PLACEHOLDER,
+            forms: Forms::Everyone,
             notice: None,
             buy_error: None,
         };
@@ -134,11 +153,13 @@ pub fn render(
     state: FormState,
     viewer: Option<&Person>,
 ) -> Result<Response, AppError> {
-    let idempotency_key = random_token()?;
+    let idempotency_key = match state.csrf_token {
+        Some(_) => random_token()?,
+        None => String::new(),
+    };
     let currency = config::currency()?;
     let mut visitor = Visitor {
-        csrf_token: state.csrf_token.as_str(),
-        idempotency_key: &idempotency_key,
+        forms: forms(state.csrf_token, &idempotency_key),
         notice: None,
         buy_error: state.buy_error,
     };
@@ -175,7 +196,7 @@ pub fn render(
             errors: state.errors,
             currency: &currency,
             visitor,
-            header: Header::for_viewer(viewer, state.csrf_token.as_str()),
+            header: header(viewer, state.csrf_token),
             buy_error_elsewhere,
         }),
     ))
@@ -186,13 +207,16 @@ pub fn render(
 pub fn render_item(
     status: StatusCode,
     id: ItemId,
-    csrf_token: &CsrfToken,
+    csrf_token: Option<&CsrfToken>,
     notice: Option<Notice>,
     buy_error: Option<&str>,
     viewer: Option<&Person>,
 ) -> Result<Response, AppError> {
     let item = db::find_item(&*db::open()?, id)?.ok_or(AppError::NotFound)?;
-    let idempotency_key = random_token()?;
+    let idempotency_key = match csrf_token {
+        Some(_) => random_token()?,
+        None => String::new(),
+    };
     let notice = notice_with_name(notice, std::slice::from_ref(&item))?;
     Ok(http::html(
         status,
@@ -200,15 +224,34 @@ pub fn render_item(
             item: &item,
             currency: &config::currency()?,
             visitor: Visitor {
-                csrf_token: csrf_token.as_str(),
-                idempotency_key: &idempotency_key,
+                forms: forms(csrf_token, &idempotency_key),
                 notice: notice.as_ref().map(|(n, name)| (*n, name.as_deref())),
                 buy_error: buy_error.map(|message| (id, message)),
             },
-            header: Header::for_viewer(viewer, csrf_token.as_str()),
+            header: header(viewer, csrf_token),
             is_seller: viewer.is_some_and(|person| person.sells(&item)),
         }),
     ))
+}
+
+/// The forms a page shows: with the visitor's token and this rendering's one-time key,
+/// or none (a visitor without a session).
+fn forms<'a>(csrf_token: Option<&'a CsrfToken>, idempotency_key: &'a str) -> Forms<'a> {
+    match csrf_token {
+        Some(token) => Forms::With {
+            csrf_token: token.as_str(),
+            idempotency_key,
+        },
+        None => Forms::SignInFirst,
+    }
+}
+
+/// The header of a page for `viewer`, whose sign-out form carries their token.
+pub fn header<'a>(viewer: Option<&'a Person>, csrf_token: Option<&'a CsrfToken>) -> Header<'a> {
+    match (viewer, csrf_token) {
+        (Some(person), Some(token)) => Header::for_viewer(Some(person), token.as_str()),
+        _ => Header::SignedOut,
+    }
 }
 
 /// The POST-redirect-GET answer, to the page the form came from, with the notice it

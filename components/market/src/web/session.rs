@@ -19,20 +19,6 @@ pub fn session_id(request: &Request) -> Option<Secret> {
         .and_then(Secret::parse_session_id)
 }
 
-/// The person signed in on this browser, if any.
-pub fn viewer(request: &Request) -> Result<Option<Person>, AppError> {
-    match session_id(request) {
-        Some(session) => account::person_for_session(&session),
-        None => Ok(None),
-    }
-}
-
-/// The person signed in on this browser; if none, the browser is sent to sign in and
-/// come back to `next`.
-pub fn signed_in(request: &Request, next: &str) -> Result<Person, AppError> {
-    viewer(request)?.ok_or_else(|| AppError::SignInRequired(next.to_owned()))
-}
-
 /// The person whose API token the request carries (`Authorization: Bearer mkt_…`); a
 /// missing, malformed, unknown or revoked token is a 401. Cookies are never read here:
 /// the API has no CSRF protection, so a browser's session must not reach it.

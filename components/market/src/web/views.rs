@@ -14,12 +14,11 @@ use crate::domain::listing::{
     BEFORE_PARAM, Listing, SEARCH_MAX_CHARS, SEARCH_PARAM, SOLD_OUT_PARAM, SearchTerms,
 };
 use crate::storage::db::ItemsPage;
-use crate::web::cookies::{CSRF_FIELD, Notice};
+use crate::web::assets::STYLESHEET_PATH;
+use crate::web::cookies::Notice;
+use crate::web::csrf::CSRF_FIELD;
 use crate::web::form::{BACK_FIELD, BACK_TO_ITEM, BuyFormPage, SHOWN_PRICE_FIELD, SellForm};
 use crate::web::http::StatusCode;
-
-/// Where the stylesheet is served (by the pages component).
-pub const STYLESHEET_PATH: &str = "/static/site.css";
 
 /// Who the page is for, as its header shows it.
 #[derive(Clone, Copy)]
@@ -112,11 +111,41 @@ pub mod paths {
     }
 }
 
+/// The forms that write, as a page shows them to its visitor.
+#[derive(Clone, Copy)]
+pub enum Forms<'a> {
+    /// A visitor without a session: no form that writes and no token; each write control
+    /// is a link to sign in and come back. Such a page holds nothing personal and can be
+    /// shared by nginx.
+    SignInFirst,
+    /// Someone with a session: forms with their CSRF token, and the one-time key every
+    /// form of this rendering carries.
+    With {
+        csrf_token: &'a str,
+        idempotency_key: &'a str,
+    },
+    /// Rendered once for everyone (the cached listing): both kinds, marked, with
+    /// placeholders for the tokens; [`with_visitor`] keeps the visitor's kind.
+    Everyone,
+}
+
+impl<'a> Forms<'a> {
+    /// The tokens forms carry (the placeholders when rendered for everyone).
+    fn tokens(self) -> Option<(&'a str, &'a str)> {
+        match self {
+            Self::SignInFirst => None,
+            Self::With {
+                csrf_token,
+                idempotency_key,
+            } => Some((csrf_token, idempotency_key)),
+            Self::Everyone => Some((CSRF_TOKEN_PLACEHOLDER, FORM_KEY_PLACEHOLDER)),
+        }
+    }
+}
+
 /// What every page with forms carries for the visitor.
 pub struct Visitor<'a> {
-    pub csrf_token: &'a str,
-    /// The one-time key every form of this rendering carries.
-    pub idempotency_key: &'a str,
+    pub forms: Forms<'a>,
     /// What the visitor just did, to confirm, with the item's name when known.
     pub notice: Option<(Notice, Option<&'a str>)>,
     /// A failed purchase, shown on its item.
@@ -140,23 +169,40 @@ impl ListingView<'_> {
 }
 
 /// What stands in for the visitor's CSRF token and form key in a listing rendered once
-/// for everyone (the cached first page); [`with_visitor`] puts the visitor's in. NUL can
-/// be in no stored text (Postgres text cannot hold it), so nothing else matches.
+/// for everyone (the cached first page), and what marks the parts only a visitor with a
+/// session or only one without gets; [`with_visitor`] makes it the visitor's. NUL can be
+/// in no stored text (Postgres text cannot hold it), so nothing else matches.
 pub const CSRF_TOKEN_PLACEHOLDER: &str = "\u{0}csrf\u{0}";
 pub const FORM_KEY_PLACEHOLDER: &str = "\u{0}key\u{0}";
+const WITH_SESSION_START: &str = "\u{0}with-session\u{0}";
+const WITHOUT_SESSION_START: &str = "\u{0}without-session\u{0}";
+const PART_END: &str = "\u{0}end\u{0}";
 
-/// A listing section rendered with the placeholders, made the visitor's.
+/// A listing section rendered for [`Forms::Everyone`], made the visitor's.
 pub fn with_visitor(rendered: &str, visitor: &Visitor) -> Markup {
-    // One pass: split at the NULs, every second part is a placeholder's name.
+    let name = |marker: &'static str| marker.trim_matches('\u{0}');
+    let tokens = visitor.forms.tokens();
+    // One pass: split at the NULs, every second part is a placeholder's or marker's name.
     let mut page = String::with_capacity(rendered.len() + rendered.len() / 4);
+    let mut skipping = false;
     for (n, part) in rendered.split('\u{0}').enumerate() {
-        let is_placeholder = n % 2 == 1;
-        page.push_str(match part {
-            _ if !is_placeholder => part,
-            _ if CSRF_TOKEN_PLACEHOLDER.trim_matches('\u{0}') == part => visitor.csrf_token,
-            _ if FORM_KEY_PLACEHOLDER.trim_matches('\u{0}') == part => visitor.idempotency_key,
-            _ => "",
-        });
+        if n % 2 == 0 {
+            if !skipping {
+                page.push_str(part);
+            }
+            continue;
+        }
+        match (part, tokens) {
+            (p, _) if p == name(PART_END) => skipping = false,
+            (p, _) if p == name(WITH_SESSION_START) => skipping = tokens.is_none(),
+            (p, _) if p == name(WITHOUT_SESSION_START) => skipping = tokens.is_some(),
+            (_, _) if skipping => {}
+            (p, Some((csrf_token, _))) if p == name(CSRF_TOKEN_PLACEHOLDER) => {
+                page.push_str(csrf_token);
+            }
+            (p, Some((_, key))) if p == name(FORM_KEY_PLACEHOLDER) => page.push_str(key),
+            _ => {}
+        }
     }
     PreEscaped(page)
 }
@@ -227,8 +273,8 @@ pub fn home(view: &HomeView) -> Markup {
         (view.listing_section)
         section.sell aria-labelledby="sell-heading" {
             h2 #sell-heading { "Sell an item" }
-            @if matches!(view.header, Header::SignedIn { .. }) {
-                (sell_form(view))
+            @if let (Header::SignedIn { .. }, Some(tokens)) = (view.header, view.visitor.forms.tokens()) {
+                (sell_form(view, tokens))
             } @else {
                 p {
                     a href=(paths::sign_in_then("/")) { "Sign in" } " or "
@@ -310,23 +356,23 @@ pub(crate) fn notice(notice: Option<(Notice, Option<&str>)>) -> Markup {
 
 /// The hidden fields every form carries: the CSRF token and its own one-time key (the
 /// page's key, suffixed with the item for buy forms, so no two forms share one).
-pub(crate) fn form_guards(visitor: &Visitor, item: Option<&Item>) -> Markup {
+pub(crate) fn form_guards((csrf_token, key): (&str, &str), item: Option<&Item>) -> Markup {
     html! {
-        input type="hidden" name=(CSRF_FIELD) value=(visitor.csrf_token);
+        input type="hidden" name=(CSRF_FIELD) value=(csrf_token);
         @match item {
-            Some(item) => input type="hidden" name=(IDEMPOTENCY_FIELD) value={ (visitor.idempotency_key) "-" (item.id) };,
-            None => input type="hidden" name=(IDEMPOTENCY_FIELD) value=(visitor.idempotency_key);,
+            Some(item) => input type="hidden" name=(IDEMPOTENCY_FIELD) value={ (key) "-" (item.id) };,
+            None => input type="hidden" name=(IDEMPOTENCY_FIELD) value=(key);,
         }
     }
 }
 
-fn sell_form(view: &HomeView) -> Markup {
+fn sell_form(view: &HomeView, tokens: (&str, &str)) -> Markup {
     let (form, errors) = (view.form, view.errors);
     let invalid = |name: &str| errors.get(name).map(|_| "true");
     let described = |name: &str| errors.get(name).map(|_| format!("{name}-error"));
     html! {
         form #sell-form method="post" action="/items" novalidate {
-            (form_guards(&view.visitor, None))
+            (form_guards(tokens, None))
             (labelled_field(field::NAME, "Name", errors, html! {
                 input #name type="text" name=(field::NAME) value=(form.name)
                     maxlength=(NAME_MAX_CHARS) required
@@ -413,13 +459,60 @@ fn listed_by(item: &Item) -> Markup {
     }
 }
 
-/// The buy form of an item in stock, with the reason the last try failed beside it.
+/// The buy control of an item in stock, with the reason the last try failed beside it:
+/// its form for a visitor with a session, a link to sign in and come back for one
+/// without (both, marked, for a listing rendered for everyone).
 fn buy_form(visitor: &Visitor, item: &Item, error: Option<&str>, origin: &BuyFormPage) -> Markup {
     let error_id = format!("buy-error-{}", item.id);
     html! {
         @if item.quantity > 0 && !item.withdrawn {
+            @match visitor.forms {
+                Forms::SignInFirst => (buy_sign_in_link(item, origin)),
+                Forms::With { .. } => (buy_post_form(visitor, item, error, origin, &error_id)),
+                Forms::Everyone => {
+                    (PreEscaped(WITH_SESSION_START))
+                    (buy_post_form(visitor, item, error, origin, &error_id))
+                    (PreEscaped(PART_END))
+                    (PreEscaped(WITHOUT_SESSION_START))
+                    (buy_sign_in_link(item, origin))
+                    (PreEscaped(PART_END))
+                },
+            }
+        }
+        @if let Some(message) = error {
+            p.field-error id=(error_id) role="alert" { (message) }
+        }
+    }
+}
+
+/// The way to buy for a visitor who is not signed in: sign in, then back to the page.
+fn buy_sign_in_link(item: &Item, origin: &BuyFormPage) -> Markup {
+    let back = match origin {
+        BuyFormPage::Listing(listing, before) => listing.page_path(*before),
+        BuyFormPage::Item => format!("/items/{}", item.id),
+    };
+    html! {
+        p.buy {
+            a.button href=(paths::sign_in_then(&back)) {
+                "Sign in to buy" span.visually-hidden { " " (item.name) }
+            }
+        }
+    }
+}
+
+fn buy_post_form(
+    visitor: &Visitor,
+    item: &Item,
+    error: Option<&str>,
+    origin: &BuyFormPage,
+    error_id: &str,
+) -> Markup {
+    let Some(tokens) = visitor.forms.tokens() else {
+        return html! {};
+    };
+    html! {
             form.buy method="post" action={ "/items/" (item.id) "/buy" } novalidate {
-                (form_guards(visitor, Some(item)))
+                (form_guards(tokens, Some(item)))
                 input type="hidden" name=(SHOWN_PRICE_FIELD) value=(item.price().amount());
                 @match origin {
                     BuyFormPage::Listing(listing, before) => {
@@ -439,13 +532,9 @@ fn buy_form(visitor: &Visitor, item: &Item, error: Option<&str>, origin: &BuyFor
                 input id={ "buy-quantity-" (item.id) } type="number" name=(field::QUANTITY)
                     value="1" min="1" max=(item.quantity) step="1" inputmode="numeric" required
                     aria-invalid=[error.map(|_| "true")]
-                    aria-describedby=[error.map(|_| error_id.as_str())];
+                    aria-describedby=[error.map(|_| error_id)];
                 button type="submit" { "Buy" span.visually-hidden { " " (item.name) } }
             }
-        }
-        @if let Some(message) = error {
-            p.field-error id=(error_id) role="alert" { (message) }
-        }
     }
 }
 
@@ -480,11 +569,11 @@ pub fn item_page(view: &ItemView) -> Markup {
             p.stock.sold-out[item.quantity == 0] { (stock_text(item.quantity)) }
             p.description { (item.description) }
             (listed_by(item))
-            @if view.is_seller && !item.withdrawn {
+            @if let (true, false, Some((csrf_token, _))) = (view.is_seller, item.withdrawn, view.visitor.forms.tokens()) {
                 div.seller-actions {
                     a href={ "/items/" (item.id) "/edit" } { "Change price, stock or description" }
                     form method="post" action={ "/items/" (item.id) "/withdraw" } {
-                        input type="hidden" name=(CSRF_FIELD) value=(view.visitor.csrf_token);
+                        input type="hidden" name=(CSRF_FIELD) value=(csrf_token);
                         button type="submit" { "Withdraw this listing" }
                     }
                 }
@@ -541,8 +630,10 @@ mod tests {
     ) -> String {
         let currency = Currency::parse("EUR").unwrap();
         let visitor = Visitor {
-            csrf_token: "tok",
-            idempotency_key: "key",
+            forms: Forms::With {
+                csrf_token: "tok",
+                idempotency_key: "key",
+            },
             notice,
             buy_error: None,
         };
@@ -581,8 +672,7 @@ mod tests {
             next: None,
         };
         let placeholders = Visitor {
-            csrf_token: CSRF_TOKEN_PLACEHOLDER,
-            idempotency_key: FORM_KEY_PLACEHOLDER,
+            forms: Forms::Everyone,
             notice: None,
             buy_error: None,
         };
@@ -595,14 +685,66 @@ mod tests {
         })
         .into_string();
         let visitor = Visitor {
-            csrf_token: "t0k",
-            idempotency_key: "k3y",
-            ..placeholders
+            forms: Forms::With {
+                csrf_token: "t0k",
+                idempotency_key: "k3y",
+            },
+            notice: None,
+            buy_error: None,
         };
         let html = with_visitor(&once, &visitor).into_string();
         assert!(html.contains(r#"name="csrf_token" value="t0k""#), "{html}");
         assert!(html.contains(r#"name="idempotency_key" value="k3y-3""#));
+        assert!(!html.contains("Sign in to buy"));
         assert!(!html.contains('\u{0}'));
+
+        let anonymous = Visitor {
+            forms: Forms::SignInFirst,
+            ..placeholders
+        };
+        let html = with_visitor(&once, &anonymous).into_string();
+        assert!(!html.contains("<form"), "{html}");
+        assert!(!html.contains("csrf_token"));
+        assert!(!html.contains("idempotency_key"));
+        assert!(
+            html.contains(r#"href="/account/sign-in?next=%2F""#),
+            "{html}"
+        );
+        assert!(!html.contains('\u{0}'));
+        let fresh = listing_section(&ListingView {
+            page: &page,
+            listing: &Listing::default(),
+            before: None,
+            currency: &Currency::parse("EUR").unwrap(),
+            visitor: &anonymous,
+        })
+        .into_string();
+        assert_eq!(
+            html, fresh,
+            "the cached rendering made anonymous is the fresh one"
+        );
+    }
+
+    #[test]
+    fn an_anonymous_item_page_has_no_form_and_leads_to_sign_in_and_back() {
+        let lamp = item(5, "Lamp");
+        let html = item_page(&ItemView {
+            item: &lamp,
+            currency: &Currency::parse("EUR").unwrap(),
+            visitor: Visitor {
+                forms: Forms::SignInFirst,
+                notice: None,
+                buy_error: None,
+            },
+            header: Header::SignedOut,
+            is_seller: false,
+        })
+        .into_string();
+        assert!(!html.contains("<form"), "{html}");
+        assert!(
+            html.contains(r#"href="/account/sign-in?next=%2Fitems%2F5""#),
+            "{html}"
+        );
     }
 
     #[test]
@@ -733,8 +875,10 @@ mod tests {
             item: &lamp,
             currency: &Currency::parse("USD").unwrap(),
             visitor: Visitor {
-                csrf_token: "tok",
-                idempotency_key: "key",
+                forms: Forms::With {
+                    csrf_token: "tok",
+                    idempotency_key: "key",
+                },
                 notice: None,
                 buy_error: Some((lamp.id(), "Only 2 left in stock.")),
             },
