@@ -14,24 +14,52 @@ use tokio_postgres::types::ToSql;
 
 use crate::report::{Kind, Run, Workload};
 
-/// The same nginx binary and main config, with a site that answers a constant page of
-/// the size of the home page's first screen.
-pub struct ProxyCeiling {
+/// The same nginx binary and main config with a site of its own: what nginx alone can
+/// answer on this machine.
+pub struct Ceiling {
     nginx: Nginx,
     dir: PathBuf,
 }
 
-impl ProxyCeiling {
-    pub fn start() -> anyhow::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("bench-proxy-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        // Nginx::start substitutes these two lines, as it does for the project's site.
+impl Ceiling {
+    /// A site that answers a constant page of the size of the home page's first screen.
+    pub fn proxy() -> anyhow::Result<Self> {
         let body = "x".repeat(2048);
+        Self::start("proxy", |_| {
+            Ok(format!(
+                "location / {{ default_type text/html; return 200 '{body}'; }}"
+            ))
+        })
+    }
+
+    /// A site that serves `page` as a static file at `/`: the physical ceiling for a
+    /// page of that size.
+    pub fn static_page(page: &[u8]) -> anyhow::Result<Self> {
+        Self::start("static", |dir| {
+            let root = dir.join("root");
+            std::fs::create_dir_all(&root)?;
+            std::fs::write(root.join("index.html"), page)?;
+            Ok(format!(
+                "location / {{ root {}; index index.html; }}",
+                root.display()
+            ))
+        })
+    }
+
+    /// Starts nginx in a folder of its own with the `location` that `site` writes there.
+    fn start(
+        name: &str,
+        site: impl FnOnce(&std::path::Path) -> anyhow::Result<String>,
+    ) -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("bench-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let location = site(&dir)?;
+        // Nginx::start substitutes these two lines, as it does for the project's site.
         std::fs::write(
             dir.join("default.conf"),
             format!(
                 "upstream marketplace_app {{ server app:3000; }}\n\
-                 server {{\n    listen 80;\n    location / {{ default_type text/html; return 200 '{body}'; }}\n}}\n"
+                 server {{\n    listen 80;\n    {location}\n}}\n"
             ),
         )?;
         let unused_upstream = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
@@ -44,7 +72,7 @@ impl ProxyCeiling {
     }
 }
 
-impl Drop for ProxyCeiling {
+impl Drop for Ceiling {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -52,9 +80,12 @@ impl Drop for ProxyCeiling {
 
 type Params = Vec<Box<dyn ToSql + Sync + Send>>;
 
-/// The account the benchmark sells and buys as: the shopper, the first account of its
-/// database.
-const BENCH_ACCOUNT: i64 = 1;
+/// The digest of the shopper's API token, as the API's writes look it up.
+fn shopper_token_digest() -> String {
+    market::domain::account::Secret::parse_api_token(&market_tests::testing::shopper().token)
+        .expect("a well-formed token")
+        .digest()
+}
 
 /// The statement an endpoint runs and its parameters for its `n`th request (as the
 /// components send them).
@@ -65,26 +96,27 @@ fn statement(kind: Kind, n: u64) -> (String, Params) {
             sql::list_items_sql(&Listing::default()),
             vec![Box::new(i64::MAX), Box::new(51_i64)],
         ),
+        // The API's writes check the token in their own statement.
         Kind::Sell => (
-            sql::insert_item_sql(),
+            sql::insert_item_sql(true),
             vec![
                 request("Bench item"),
                 Box::new(5_i32),
                 Box::new(1250_i64),
                 request("Listed by the benchmark"),
                 Box::new(None::<String>),
-                request(r#"[1,"Bench item",5,1250,"Listed by the benchmark"]"#),
-                Box::new(BENCH_ACCOUNT),
+                request(r#"["Bench item",5,1250,"Listed by the benchmark"]"#),
+                request(&shopper_token_digest()),
             ],
         ),
         Kind::Buy { .. } => (
-            sql::buy_item_sql(),
+            sql::buy_item_sql(true),
             vec![
                 Box::new(kind.bought_item(n)),
                 Box::new(1_i32),
                 Box::new(None::<String>),
-                request("[1,0,1,null]"),
-                Box::new(BENCH_ACCOUNT),
+                request("[0,1,null]"),
+                request(&shopper_token_digest()),
                 Box::new(None::<i64>),
             ],
         ),

@@ -96,7 +96,12 @@ async fn start_stack(
     let mut variables = database_variables(db_url, cluster.port);
     variables.insert("listing_cache".to_owned(), listing_cache.to_owned());
     let spin = tokio::task::spawn_blocking(move || SpinUp::start(&variables)).await??;
-    let nginx = Nginx::start_without_rate_limit(&Nginx::project_conf_d(), spin.addr)?;
+    // With the app's cache off, nginx's is off too: every request reaches Spin and
+    // Postgres, the per-request path the caches are measured against.
+    let nginx = match listing_cache {
+        "off" => Nginx::start_without_rate_limit_or_cache(&Nginx::project_conf_d(), spin.addr)?,
+        _ => Nginx::start_without_rate_limit(&Nginx::project_conf_d(), spin.addr)?,
+    };
     Ok(Stack {
         url: format!("http://{}", nginx.addr),
         spin: Some(spin),
@@ -192,24 +197,21 @@ async fn main() -> anyhow::Result<()> {
         report.round_trips = round_trips(&db_url, &stack.url, &workloads).await?;
     }
 
-    let proxy = ceilings::ProxyCeiling::start()?;
-    for &connections in &CONCURRENCY {
-        let mut runs = Vec::new();
-        for _ in 0..options.repeats {
-            runs.push(
-                wrk::run(
-                    &proxy.url(),
-                    &Workload::constant(),
-                    connections,
-                    options.duration,
-                )
-                .await?,
-            );
-        }
-        report
-            .proxy
-            .insert(connections, Measurement::from_runs(runs));
-    }
+    // The physical ceiling for the anonymous page: the same nginx serving the same bytes
+    // as a static file.
+    let page = send_to(
+        stack.url.trim_start_matches("http://").parse()?,
+        hyper::Method::GET,
+        "/",
+        &[],
+        Default::default(),
+    )
+    .await?;
+    let static_page = ceilings::Ceiling::static_page(&page.body)?;
+    report.static_page = ceiling_runs(&static_page, &Workload::static_page(), &options).await?;
+    report.page_bytes = page.body.len();
+    let proxy = ceilings::Ceiling::proxy()?;
+    report.proxy = ceiling_runs(&proxy, &Workload::constant(), &options).await?;
     let mut targets: Vec<(&Workload, &str)> =
         workloads.iter().map(|w| (w, stack.url.as_str())).collect();
     let uncached_workloads = Workload::reads_without_cache();
@@ -252,12 +254,30 @@ async fn main() -> anyhow::Result<()> {
     if let Some(spin) = &stack.spin {
         // `spin up` serves through a child process, `spin trigger http`: profile that.
         let server = serving_process(spin.pid()).unwrap_or(spin.pid());
-        report.profile = profile(server, &stack.url, &workloads[0]).await;
+        // Spin's work while browsing: a signed-in browse (an anonymous one is nginx's).
+        report.profile = profile(server, &stack.url, &workloads[1]).await;
         report.peak_rss_kib = report::peak_rss_kib(server);
     }
     report.write(&options.out)?;
     println!("{}", std::fs::read_to_string(&options.out)?);
     Ok(())
+}
+
+/// `workload` against a ceiling at each concurrency, `options.repeats` times each.
+async fn ceiling_runs(
+    ceiling: &ceilings::Ceiling,
+    workload: &Workload,
+    options: &Options,
+) -> anyhow::Result<std::collections::BTreeMap<usize, Measurement>> {
+    let mut measured = std::collections::BTreeMap::new();
+    for &connections in &CONCURRENCY {
+        let mut runs = Vec::new();
+        for _ in 0..options.repeats {
+            runs.push(wrk::run(&ceiling.url(), workload, connections, options.duration).await?);
+        }
+        measured.insert(connections, Measurement::from_runs(runs));
+    }
+    Ok(measured)
 }
 
 /// The memory table of one instance, browsing and listing at 1 to 400 connections,

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use hyper::Method;
-use market_tests::testing::{project_dir, shopper};
+use market::web::assets::STYLESHEET_PATH;
+use market_tests::testing::{presession, project_dir, shopper};
 
 use crate::{CONCURRENCY, SPREAD_ITEMS, Stock};
 
@@ -80,9 +81,10 @@ impl Workload {
         }
     }
 
-    /// Signing in as the shopper with the sign-in form (its CSRF cookie and field).
+    /// Signing in as the shopper with the sign-in form (its pre-session cookie and the
+    /// token bound to it).
     fn sign_in() -> Self {
-        let token = "b3".repeat(32);
+        let (cookie, token) = presession();
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("csrf_token", &token)
             .append_pair("email", &shopper().email)
@@ -98,7 +100,7 @@ impl Workload {
                     "content-type",
                     "application/x-www-form-urlencoded".to_owned(),
                 ),
-                ("cookie", format!("csrf={token}")),
+                ("cookie", cookie),
             ],
             body,
         }
@@ -116,12 +118,11 @@ impl Workload {
                 Kind::ApiList,
                 "/api/items?limit=50",
             ),
-            // The pages component answering without store or database: against the
-            // floor, what instantiating the app's bigger component costs.
+            // An immutable file at its hashed URL: nginx's cache answers it.
             Self::get(
-                "stylesheet, no store or database (GET /static/site.css)",
+                "stylesheet (GET /static/site-<hash>.css)",
                 Kind::Floor,
-                "/static/site.css",
+                STYLESHEET_PATH,
             ),
             Self::post_json(
                 "sell (POST /api/items)",
@@ -183,6 +184,11 @@ impl Workload {
             Self::get("browse, cache off", Kind::Browse, "/"),
             Self::get("API list, cache off", Kind::ApiList, "/api/items?limit=50"),
         ]
+    }
+
+    /// The anonymous first page's bytes as a static file (the static ceiling).
+    pub fn static_page() -> Self {
+        Self::get("the same page as a static file", Kind::Constant, "/")
     }
 
     pub fn constant() -> Self {
@@ -295,6 +301,10 @@ pub struct Report {
     duration: Duration,
     repeats: usize,
     pub proxy: BTreeMap<usize, Measurement>,
+    /// The anonymous first page served by the same nginx as a static file.
+    pub static_page: BTreeMap<usize, Measurement>,
+    /// The size of that page.
+    pub page_bytes: usize,
     pub app: BTreeMap<(&'static str, usize), Measurement>,
     pub database: BTreeMap<(&'static str, usize), Measurement>,
     /// (workload, app statements per request, all statements per request including the
@@ -383,6 +393,55 @@ impl Report {
         Ok(())
     }
 
+    /// What everyone sees, answered by nginx: each read against Spin's floor (the
+    /// component that does nothing, through the same nginx) and against the same nginx
+    /// serving the anonymous first page's bytes as a static file.
+    fn write_edge(&self, out: &mut String) -> std::fmt::Result {
+        let floors = Workload::floors();
+        let Some(floor_name) = floors.iter().find(|w| w.path == "/floor").map(|w| w.name) else {
+            return Ok(());
+        };
+        writeln!(out, "\n## Reads at the edge\n")?;
+        writeln!(
+            out,
+            "Anonymous reads are answered from nginx's cache (conf.d/default.conf); a signed-in browse always reaches Spin. The static ceiling is the same nginx serving the anonymous first page ({} bytes) as a file.\n",
+            self.page_bytes
+        )?;
+        writeln!(
+            out,
+            "| workload | conns | req/s | p99 ms | ÷ Spin's floor req/s | ÷ static ceiling req/s | static ceiling req/s (p99 ms) |"
+        )?;
+        writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")?;
+        let reads = [
+            ANONYMOUS_BROWSE,
+            SIGNED_IN_BROWSE,
+            "API list (GET /api/items?limit=50)",
+            "stylesheet (GET /static/site-<hash>.css)",
+        ];
+        for name in reads {
+            for connections in CONCURRENCY {
+                let (Some(app), Some(floor), Some(ceiling)) = (
+                    self.app.get(&(name, connections)),
+                    self.app.get(&(floor_name, connections)),
+                    self.static_page.get(&connections),
+                ) else {
+                    continue;
+                };
+                writeln!(
+                    out,
+                    "| {name} | {connections} | {:.0} | {:.1} | {:.2} | {:.2} | {:.0} ({:.1}) |",
+                    app.rps(),
+                    app.p99_ms(),
+                    app.rps() / floor.rps(),
+                    app.rps() / ceiling.rps(),
+                    ceiling.rps(),
+                    ceiling.p99_ms()
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// A signed-in visitor's browse against an anonymous one's, and what a sign-in costs.
     fn write_signed_in(&self, out: &mut String) -> std::fmt::Result {
         writeln!(out, "\n## Signed in\n")?;
@@ -434,6 +493,8 @@ impl Report {
             duration,
             repeats,
             proxy: BTreeMap::new(),
+            static_page: BTreeMap::new(),
+            page_bytes: 0,
             app: BTreeMap::new(),
             database: BTreeMap::new(),
             round_trips: Vec::new(),
@@ -512,6 +573,7 @@ impl Report {
             }
         }
 
+        self.write_edge(&mut out)?;
         self.write_floor_ratios(&mut out)?;
         self.write_signed_in(&mut out)?;
 

@@ -29,6 +29,16 @@ const LOAD_LIMIT_LINES: [&str; 4] = [
     "limit_conn requests_per_address 64;",
 ];
 
+/// The line of `conf.d/default.conf` that turns the edge cache on.
+const EDGE_CACHE_LINE: &str = "proxy_cache marketplace;";
+
+/// What of the project's site a test nginx keeps.
+#[derive(Debug, Clone, Copy)]
+struct Site {
+    rate_limit: bool,
+    edge_cache: bool,
+}
+
 pub struct Nginx {
     pub addr: SocketAddr,
     dir: PathBuf,
@@ -44,19 +54,40 @@ impl Nginx {
     /// The same in front of several app instances, as nginx sees the replicas of a
     /// scaled-out compose service (every address `app` resolves to is a server).
     pub fn start_with_upstreams(conf_d: &Path, upstreams: &[SocketAddr]) -> anyhow::Result<Self> {
-        Self::start_configured(conf_d, upstreams, true)
+        let site = Site {
+            rate_limit: true,
+            edge_cache: true,
+        };
+        Self::start_configured(conf_d, upstreams, site)
     }
 
     /// The same without the per-address limits and the cap on sign-ins in progress: for
     /// a load generator, whose every request comes from one address (the benchmark).
     pub fn start_without_rate_limit(conf_d: &Path, upstream: SocketAddr) -> anyhow::Result<Self> {
-        Self::start_configured(conf_d, &[upstream], false)
+        let site = Site {
+            rate_limit: false,
+            edge_cache: true,
+        };
+        Self::start_configured(conf_d, &[upstream], site)
+    }
+
+    /// The same without the edge cache either: every request reaches the app (the
+    /// benchmark's comparison with the app's own per-request path).
+    pub fn start_without_rate_limit_or_cache(
+        conf_d: &Path,
+        upstream: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        let site = Site {
+            rate_limit: false,
+            edge_cache: false,
+        };
+        Self::start_configured(conf_d, &[upstream], site)
     }
 
     fn start_configured(
         conf_d: &Path,
         upstreams: &[SocketAddr],
-        rate_limit: bool,
+        options: Site,
     ) -> anyhow::Result<Self> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -83,7 +114,14 @@ impl Nginx {
             .collect::<Vec<_>>()
             .join(" ");
         let mut site = format!("{before}{servers}{after}");
-        if !rate_limit {
+        if !options.edge_cache {
+            ensure!(
+                site.matches(EDGE_CACHE_LINE).count() == 1,
+                "conf.d/default.conf must contain `{EDGE_CACHE_LINE}` once"
+            );
+            site = site.replace(EDGE_CACHE_LINE, "");
+        }
+        if !options.rate_limit {
             for line in LOAD_LIMIT_LINES {
                 ensure!(
                     site.matches(line).count() == 1,

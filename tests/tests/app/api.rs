@@ -291,3 +291,67 @@ async fn unknown_api_paths_get_a_json_404() {
         assert!(response.json()["error"].is_string());
     }
 }
+
+/// A sell and a buy through the API are one statement each, the token's check included,
+/// on one connection checkout (whose clean-up is Spin's: at most 7 statements); a
+/// revoked token's write is refused by that same statement and writes nothing.
+#[tokio::test]
+async fn a_sell_and_a_buy_through_the_api_are_one_statement_each_token_check_included() {
+    let app = spawn_app().await;
+    app.post_json("/api/items", ITEM).await; // a pooled connection to reuse
+    let id_of = |response: &market_tests::testing::TestResponse| response.json()["id"].as_i64();
+
+    let before = app.pg_work().await;
+    let sold = app.post_json("/api/items", ITEM).await;
+    let after_sell = app.pg_work().await;
+    let id = id_of(&sold).expect("an item");
+    let bought = app
+        .post_json(&format!("/api/items/{id}/buy"), r#"{"quantity":1}"#)
+        .await;
+    let after_buy = app.pg_work().await;
+
+    assert_eq!(sold.status, StatusCode::CREATED);
+    assert_eq!(bought.status, StatusCode::OK, "{}", bought.text());
+    for (what, from, to) in [("sell", before, after_sell), ("buy", after_sell, after_buy)] {
+        let statements = to.statements - from.statements;
+        let clean_up = (to.all_calls - to.statements) - (from.all_calls - from.statements);
+        println!("{what}: {statements} statement, {clean_up} of the checkout's clean-up");
+        assert_eq!(statements, 1, "{what}");
+        assert!(clean_up <= 7, "{what}: one checkout at most ({clean_up})");
+    }
+
+    let revoked = app.add_person("Revoked").await;
+    app.db
+        .execute(
+            "UPDATE api_tokens SET revoked_at = now()
+             WHERE account_id = (SELECT id FROM accounts WHERE email = $1)",
+            &[&revoked.email],
+        )
+        .await
+        .unwrap();
+    let items = app.item_count().await;
+    for (path, body) in [
+        ("/api/items".to_owned(), ITEM),
+        (format!("/api/items/{id}/buy"), r#"{"quantity":1}"#),
+    ] {
+        let bearer = revoked.bearer();
+        let headers = [
+            ("content-type", "application/json"),
+            ("authorization", &bearer),
+        ];
+        let refused = app.send(Method::POST, &path, &headers, body).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert!(
+            refused
+                .header("www-authenticate")
+                .is_some_and(|h| h.contains("invalid_token")),
+            "{path}"
+        );
+    }
+    assert_eq!(app.item_count().await, items, "nothing listed");
+    assert_eq!(
+        market_tests::shop::stock(&app, id).await,
+        1,
+        "nothing bought"
+    );
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use hyper::StatusCode;
 use market_tests::compose::{ProjectCopy, Stack};
-use market_tests::testing::project_dir;
+use market_tests::testing::{project_dir, send_to};
 
 /// How soon a saved change must be served: the promise of hot reload.
 const RELOAD_WITHIN: Duration = Duration::from_secs(5);
@@ -24,6 +24,7 @@ async fn the_dev_stack_serves_a_saved_change_under_components_pages_within_5_s()
     let home = stack.get("/").await.unwrap();
     assert_eq!(home.status, StatusCode::OK, "{}", home.text());
 
+    let session = stack.shopper().await.unwrap().session_cookie();
     let mut reloads = Vec::new();
     for save in 0..3 {
         let marker = format!(".saved-{save} {{ color: inherit; }}");
@@ -33,8 +34,18 @@ async fn the_dev_stack_serves_a_saved_change_under_components_pages_within_5_s()
         let saved = Instant::now();
         std::fs::write(&stylesheet, css).unwrap();
         loop {
-            // A changed stylesheet is a new URL: the page links it once rebuilt.
-            let page = stack.get("/").await.unwrap().text();
+            // A changed stylesheet is a new URL: the page links it once rebuilt. The
+            // developer is signed in: their pages never come from nginx's cache.
+            let page = send_to(
+                stack.addr(),
+                hyper::Method::GET,
+                "/",
+                &[("cookie", &session)],
+                Default::default(),
+            )
+            .await
+            .unwrap()
+            .text();
             let href = page
                 .split(r#"<link rel="stylesheet" href=""#)
                 .nth(1)

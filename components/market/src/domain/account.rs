@@ -51,6 +51,15 @@ pub const SESSION_TOUCH_INTERVAL: &str = "1 minute";
 pub const FREE_SIGN_IN_FAILURES: i32 = 5;
 pub const MAX_SIGN_IN_DELAY_SECONDS: i32 = 300;
 
+/// Who a write is done for, as far as the request proves it: a person already known
+/// (their browser's session was looked up), or the holder of an API token, whom the
+/// write's own statement finds, so that an API write is one round trip to Postgres.
+#[derive(Debug, Clone, Copy)]
+pub enum Writer<'a> {
+    Person(AccountId),
+    TokenHolder(&'a Secret),
+}
+
 /// The id Postgres gave an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AccountId(i64);

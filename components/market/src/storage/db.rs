@@ -5,7 +5,7 @@
 use spin_sdk::pg4::{Connection, ParameterValue, RowSet};
 
 use crate::domain::account::{
-    AccountId, ApiTokenInfo, Email, NewAccount, Person, Secret, TokenName,
+    AccountId, ApiTokenInfo, Email, NewAccount, Person, Secret, TokenName, Writer,
 };
 use crate::domain::error::AppError;
 use crate::domain::idempotency::IdempotencyKey;
@@ -73,36 +73,60 @@ pub enum Created {
     Replayed(Item),
     /// The idempotency key was first used for a different request.
     KeyReused,
+    /// The API token is unknown or revoked: nothing was written.
+    UnknownToken,
 }
 
-/// Stores a new item and returns it as stored. With a key already used for the same
-/// item, returns that first item and writes nothing.
+/// The parameter that names a write's [`Writer`], and whether it is a token's digest.
+fn writer_parameter(writer: Writer) -> (ParameterValue, bool) {
+    match writer {
+        Writer::Person(account) => (ParameterValue::Int64(account.get()), false),
+        Writer::TokenHolder(token) => (ParameterValue::Str(token.digest()), true),
+    }
+}
+
+/// The request a write's idempotency key is claimed for: its writer's account, as the
+/// write's statement found it, and its `fields` (`None`: an unknown or revoked token).
+fn claimed_for(row: &Row<'_>, fields: &str) -> Result<Option<String>, AppError> {
+    Ok(row
+        .optional_int64("writer_id")?
+        .map(|id| format!("{id} {fields}")))
+}
+
+/// Stores a new item and returns it as stored, in one statement (an API token's check
+/// included). With a key already used for the same item, returns that first item and
+/// writes nothing.
 pub fn insert_item(
     db: &Connection,
-    seller: AccountId,
+    seller: Writer,
     item: &NewItem,
     key: Option<&IdempotencyKey>,
 ) -> Result<Created, AppError> {
-    // The seller is part of the request: another person's key is a key reused.
-    let request = serde_json::json!([
-        seller.get(),
+    // The seller is part of the request (the statement puts their account first):
+    // another person's key is a key reused.
+    let fields = serde_json::json!([
         item.name.as_str(),
         item.quantity.get(),
         item.price.cents(),
         item.description.as_str()
     ])
     .to_string();
+    let (seller, by_token) = writer_parameter(seller);
     let params = [
         ParameterValue::Str(item.name.as_str().to_owned()),
         ParameterValue::Int32(item.quantity.get()),
         ParameterValue::Int64(item.price.cents()),
         ParameterValue::Str(item.description.as_str().to_owned()),
         key_parameter(key),
-        ParameterValue::Str(request.clone()),
-        ParameterValue::Int64(seller.get()),
+        ParameterValue::Str(fields.clone()),
+        seller,
     ];
-    let rows = query(db, &sql::insert_item_sql(), &params)?;
-    if let Some(row) = rows::found(&rows, "insert item", "id").next() {
+    let rows = query(db, &sql::insert_item_sql(by_token), &params)?;
+    let row = rows::single(&rows, "insert item")?;
+    let Some(request) = claimed_for(&row, &fields)? else {
+        return Ok(Created::UnknownToken);
+    };
+    if row.optional_int64("id")?.is_some() {
         return Item::try_from(&row).map(Created::Item);
     }
     let Some(key) = key else {
@@ -140,41 +164,47 @@ pub enum Bought {
     TooFewLeft(i32),
     /// The idempotency key was first used for a different request.
     KeyReused,
+    /// The API token is unknown or revoked: nothing was taken.
+    UnknownToken,
 }
 
 /// A buy: who takes how many units of which item, at the price they were shown (`None`:
 /// whatever it costs now), once per key.
 pub struct BuyRequest<'a> {
-    pub buyer: AccountId,
+    pub buyer: Writer<'a>,
     pub item: ItemId,
     pub quantity: PurchaseQuantity,
     pub expected_price: Option<Price>,
     pub key: Option<&'a IdempotencyKey>,
 }
 
-/// Takes units of an item, in one statement: the checks, the decrement and the purchase
-/// record cannot interleave with another buyer's. With a key already used for the same
-/// purchase, returns that first purchase and takes nothing.
+/// Takes units of an item, in one statement (an API token's check included): the checks,
+/// the decrement and the purchase record cannot interleave with another buyer's. With a
+/// key already used for the same purchase, returns that first purchase and takes
+/// nothing.
 pub fn buy_item(db: &Connection, buy: &BuyRequest) -> Result<Bought, AppError> {
-    let request = serde_json::json!([
-        buy.buyer.get(),
+    let fields = serde_json::json!([
         buy.item.get(),
         buy.quantity.get(),
         buy.expected_price.map(Price::cents)
     ])
     .to_string();
+    let (buyer, by_token) = writer_parameter(buy.buyer);
     let params = [
         ParameterValue::Int64(buy.item.get()),
         ParameterValue::Int32(buy.quantity.get()),
         key_parameter(buy.key),
-        ParameterValue::Str(request.clone()),
-        ParameterValue::Int64(buy.buyer.get()),
+        ParameterValue::Str(fields.clone()),
+        buyer,
         buy.expected_price.map_or(ParameterValue::DbNull, |price| {
             ParameterValue::Int64(price.cents())
         }),
     ];
-    let rows = query(db, &sql::buy_item_sql(), &params)?;
+    let rows = query(db, &sql::buy_item_sql(by_token), &params)?;
     let row = rows::single(&rows, "buy")?;
+    let Some(request) = claimed_for(&row, &fields)? else {
+        return Ok(Bought::UnknownToken);
+    };
     if row.optional_int64("id")?.is_some() {
         return Purchase::try_from(&row).map(Bought::Purchase);
     }

@@ -48,6 +48,32 @@ fn claim_unless_live(reference: &str) -> String {
     )
 }
 
+/// The `writer` CTE of a write done for `writer` (`$n` its parameter): one row, its
+/// account's `id`, or none when an API token is unknown or revoked; a token's use is
+/// noted as by [`token_person_sql`].
+fn writer(by_token: bool, n: u8) -> String {
+    if !by_token {
+        return format!("writer AS (SELECT ${n}::bigint AS id)");
+    }
+    format!(
+        "writer AS (
+             SELECT account_id AS id FROM api_tokens
+             WHERE token_hash = ${n}::text AND revoked_at IS NULL
+         ), noted AS (
+             UPDATE api_tokens SET last_used_at = now()
+             WHERE token_hash = ${n}::text AND revoked_at IS NULL
+               AND (last_used_at IS NULL
+                    OR last_used_at < now() - interval '{SESSION_TOUCH_INTERVAL}')
+         )"
+    )
+}
+
+/// The request an idempotency key is claimed for: its writer's account and `$n`, the
+/// request's own fields.
+fn claimed_request(n: u8) -> String {
+    format!("writer.id || ' ' || ${n}::text")
+}
+
 /// An item's columns, read from `table` (the `items` table or a CTE shaped like it), by
 /// the names `storage::rows` decodes: with its seller's display name (none for items
 /// listed before accounts existed).
@@ -81,35 +107,41 @@ fn at_least_one_row(columns: &str, found: &str) -> String {
     format!("SELECT {columns} FROM (SELECT 1) AS one LEFT JOIN ({found}) AS found ON true")
 }
 
-/// Creates an item (`$1` name, `$2` quantity, `$3` price in cents, `$4` description,
-/// `$7` its seller's account) unless the idempotency key `$5` (NULL for none) is already
-/// claimed, claiming it for the request `$6`, in one statement. Yields the new item, or a row of NULLs when the
-/// key was already claimed.
-pub fn insert_item_sql() -> String {
+/// Creates an item (`$1` name, `$2` quantity, `$3` price in cents, `$4` description) for
+/// its seller `$7` (their account, or the digest of their API token: `by_token`) unless
+/// the idempotency key `$5` (NULL for none) is already claimed, claiming it for the
+/// request `$6` (with the seller's account), in one statement. Yields the seller's
+/// account (`writer_id`, NULL for a token that is unknown or revoked: nothing written)
+/// and the new item, or NULLs when the key was already claimed.
+pub fn insert_item_sql(by_token: bool) -> String {
     // The item's id is drawn first so that the claim can name it: the item is inserted
     // only when the key was free, and a concurrent claim of the same key waits for this
     // one and then finds it taken.
     let ctes = format!(
-        "WITH new_item AS (
-             SELECT nextval(pg_get_serial_sequence('items', 'id')) AS id
+        "WITH {}, new_item AS (
+             SELECT nextval(pg_get_serial_sequence('items', 'id')) AS id FROM writer
          ), claim AS (
              INSERT INTO idempotency_keys (operation, key, request, item_id)
-             SELECT 'create_item', $5::text, $6::text, id FROM new_item
+             SELECT 'create_item', $5::text, {}, new_item.id FROM new_item, writer
              WHERE $5::text IS NOT NULL
              {}
              RETURNING key
          ), created AS (
              INSERT INTO items (id, name, quantity, price_cents, description, seller_id)
              OVERRIDING SYSTEM VALUE
-             SELECT id, $1::text, $2::integer, $3::bigint, $4::text, $7::bigint FROM new_item
+             SELECT new_item.id, $1::text, $2::integer, $3::bigint, $4::text, writer.id
+             FROM new_item, writer
              WHERE $5::text IS NULL OR EXISTS (SELECT FROM claim)
              RETURNING {ITEM_RETURNING}
          ), {}",
+        writer(by_token, 7),
+        claimed_request(6),
         claim_unless_live("item_id"),
         remove_expired_keys("create_item", "$5::text")
     );
     let found = format!("SELECT {} FROM created", item_fields("created"));
-    format!("{ctes} {}", at_least_one_row(ITEM_COLUMNS, &found))
+    let columns = format!("(SELECT id FROM writer) AS writer_id, {ITEM_COLUMNS}");
+    format!("{ctes} {}", at_least_one_row(&columns, &found))
 }
 
 /// The item and request that the live `create_item` key `$1` was first claimed for.
@@ -123,23 +155,25 @@ pub fn created_with_key_sql() -> String {
     at_least_one_row(&format!("found.request, {ITEM_COLUMNS}"), &found)
 }
 
-/// Takes `$2` units of item `$1` for the buyer `$5` if that many are left, the item is
-/// for sale (not withdrawn), its price is still `$6` (NULL: any)
-/// and the idempotency key `$3` (NULL for none) is free; records the purchase at that
-/// price and claims the key for the request `$4`, in one statement. Yields whether the
-/// key was already claimed, the item as it was before this statement, and the purchase
-/// (NULLs when nothing was taken).
-pub fn buy_item_sql() -> String {
+/// Takes `$2` units of item `$1` for the buyer `$5` (their account, or the digest of
+/// their API token: `by_token`) if that many are left, the item is for sale (not
+/// withdrawn), its price is still `$6` (NULL: any) and the idempotency key `$3` (NULL
+/// for none) is free; records the purchase at that price and claims the key for the
+/// request `$4` (with the buyer's account), in one statement. Yields the buyer's account
+/// (`writer_id`, NULL for a token that is unknown or revoked: nothing taken), whether
+/// the key was already claimed, the item as it was before this statement, and the
+/// purchase (NULLs when nothing was taken).
+pub fn buy_item_sql(by_token: bool) -> String {
     // The claim comes first, so a concurrent buy with the same key waits for this one
     // and then takes nothing. A claim whose buy took nothing keeps the purchase id it
     // reserved with no purchase behind it: a retry finds the key and answers from the
     // stock, which only ever goes down.
     let ctes = format!(
-        "WITH new_purchase AS (
-             SELECT nextval(pg_get_serial_sequence('purchases', 'id')) AS id
+        "WITH {}, new_purchase AS (
+             SELECT nextval(pg_get_serial_sequence('purchases', 'id')) AS id FROM writer
          ), claim AS (
              INSERT INTO idempotency_keys (operation, key, request, purchase_id)
-             SELECT 'buy_item', $3::text, $4::text, id FROM new_purchase
+             SELECT 'buy_item', $3::text, {}, new_purchase.id FROM new_purchase, writer
              WHERE $3::text IS NOT NULL
              {}
              RETURNING key
@@ -147,21 +181,26 @@ pub fn buy_item_sql() -> String {
              UPDATE items SET quantity = quantity - $2::integer
              WHERE id = $1::bigint AND quantity >= $2::integer AND withdrawn_at IS NULL
                AND ($6::bigint IS NULL OR price_cents = $6::bigint)
+               AND EXISTS (SELECT FROM writer)
                AND ($3::text IS NULL OR EXISTS (SELECT FROM claim))
              RETURNING id, quantity, price_cents
          ), bought AS (
              INSERT INTO purchases (id, item_id, quantity, remaining, buyer_id, price_cents)
              OVERRIDING SYSTEM VALUE
-             SELECT new_purchase.id, taken.id, $2::integer, taken.quantity, $5::bigint,
+             SELECT new_purchase.id, taken.id, $2::integer, taken.quantity, writer.id,
                     taken.price_cents
-             FROM new_purchase, taken
+             FROM new_purchase, taken, writer
              RETURNING id, item_id, quantity, remaining, price_cents, purchased_at
          ), {}",
+        writer(by_token, 5),
+        claimed_request(4),
         claim_unless_live("purchase_id"),
         remove_expired_keys("buy_item", "$3::text")
     );
     let columns = format!(
-        "$3::text IS NOT NULL AND NOT EXISTS (SELECT FROM claim) AS key_taken,
+        "(SELECT id FROM writer) AS writer_id,
+         $3::text IS NOT NULL AND EXISTS (SELECT FROM writer)
+             AND NOT EXISTS (SELECT FROM claim) AS key_taken,
          {}, {PURCHASE_COLUMNS}",
         item_state("$1::bigint")
     );
@@ -501,9 +540,11 @@ mod tests {
     #[test]
     fn every_statement_yields_a_row_even_when_nothing_is_found() {
         for sql in [
-            insert_item_sql(),
+            insert_item_sql(false),
+            insert_item_sql(true),
             created_with_key_sql(),
-            buy_item_sql(),
+            buy_item_sql(false),
+            buy_item_sql(true),
             bought_with_key_sql(),
             list_items_sql(&Listing::default()),
             list_items_sql(&Listing {

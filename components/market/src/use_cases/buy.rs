@@ -14,7 +14,8 @@ pub use crate::storage::db::BuyRequest;
 /// units left, or a key first used for another request is a conflict that says so.
 ///
 /// Its outcomes in the log: `sold`, `replayed` (a retry), `unknown_item`, `withdrawn`,
-/// `price_changed`, `sold_out`, `too_few_left`, `key_reused`.
+/// `price_changed`, `sold_out`, `too_few_left`, `key_reused`, `unknown_token` (an API
+/// token unknown or revoked: 401).
 pub fn buy(buy: &BuyRequest, currency: &Currency) -> Result<Purchase, AppError> {
     record::use_case("buy");
     let refused = |outcome, message: String| {
@@ -47,6 +48,10 @@ pub fn buy(buy: &BuyRequest, currency: &Currency) -> Result<Purchase, AppError> 
             return refused("too_few_left", format!("Only {left} left in stock."));
         }
         db::Bought::KeyReused => return refused("key_reused", KEY_REUSED.into()),
+        db::Bought::UnknownToken => {
+            record::outcome("unknown_token");
+            return Err(AppError::Unauthenticated { sent: true });
+        }
     };
     cache::invalidate();
     record::outcome(outcome);

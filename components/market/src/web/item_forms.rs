@@ -4,7 +4,7 @@
 //! came from (303), or that page again with the reason (422, 409, 404); a visitor who
 //! is not signed in is sent to sign in first.
 
-use crate::domain::account::Person;
+use crate::domain::account::{Person, Writer};
 use crate::domain::error::AppError;
 use crate::domain::item::{FieldErrors, ItemId, field};
 use crate::domain::listing::Listing;
@@ -76,7 +76,11 @@ pub fn sell_from_form(request: &Request) -> Result<Response, AppError> {
     )?;
     match form.validate() {
         Ok(new_item) => {
-            let item = sell(&seller, &new_item, form.guards.idempotency_key.as_ref())?;
+            let item = sell(
+                Writer::Person(seller.id),
+                &new_item,
+                form.guards.idempotency_key.as_ref(),
+            )?;
             Ok(pages::redirect_with("/", Notice::Listed(item.id())))
         }
         Err(errors) => pages::render(
@@ -110,7 +114,7 @@ pub fn buy_from_form(request: &Request, id: ItemId) -> Result<Response, AppError
         .map_err(|message| AppError::Invalid(FieldErrors::single(field::QUANTITY, message)))
         .and_then(|quantity| {
             let request = BuyRequest {
-                buyer: buyer.id,
+                buyer: Writer::Person(buyer.id),
                 item: id,
                 quantity,
                 expected_price: form.shown_price()?,

@@ -23,15 +23,22 @@ pub fn session_id(request: &Request) -> Option<Secret> {
 /// missing, malformed, unknown or revoked token is a 401. Cookies are never read here:
 /// the API has no CSRF protection, so a browser's session must not reach it.
 pub fn token_holder(request: &Request) -> Result<Person, AppError> {
+    let token = bearer_token(request)?;
+    account::person_for_token(&token)?.ok_or(AppError::Unauthenticated { sent: true })
+}
+
+/// The API token the request carries, well formed but not yet checked: a write that
+/// checks it in its own statement (selling, buying) takes it from here; missing or
+/// malformed is a 401 at once.
+pub fn bearer_token(request: &Request) -> Result<Secret, AppError> {
     let Some(value) = request.header(header::AUTHORIZATION.as_str()) else {
         return Err(AppError::Unauthenticated { sent: false });
     };
-    let token = value
+    value
         .split_once(' ')
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .and_then(|(_, token)| Secret::parse_api_token(token.trim()))
-        .ok_or(AppError::Unauthenticated { sent: true })?;
-    account::person_for_token(&token)?.ok_or(AppError::Unauthenticated { sent: true })
+        .ok_or(AppError::Unauthenticated { sent: true })
 }
 
 /// Hands the browser its new session id. It lives as long as the session can.
