@@ -451,3 +451,75 @@ async fn count(app: &TestApp, table: &str) -> i64 {
         .unwrap()
         .get(0)
 }
+
+/// Login CSRF: another site cannot sign a browser into the attacker's account. The
+/// sign-in and sign-up forms carry a token bound to the pre-session cookie their pages
+/// hand out (scoped to /account); a post without that cookie, or with another browser's
+/// token, is refused and starts no session. The pages themselves hand one out only if
+/// the browser has none.
+#[tokio::test]
+async fn sign_in_and_sign_up_posts_need_the_token_of_their_browsers_pre_session() {
+    let app = spawn_app().await;
+    let person = app.add_person("Victim of login CSRF").await;
+    let page = app.get("/account/sign-in").await;
+    let set = page.cookie("presession").expect("a pre-session");
+    let full = page.header("set-cookie").unwrap().to_owned();
+    assert!(
+        full.contains("Path=/account") && full.contains("HttpOnly"),
+        "{full}"
+    );
+    let again = app.get_with_cookie("/account/sign-in", &set).await;
+    assert!(again.cookie("presession").is_none(), "kept, not replaced");
+
+    let (mine, my_token) = market_tests::testing::presession();
+    let (_, other_token) = market_tests::testing::presession();
+    let form = |token: &str| {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf_token", token)
+            .append_pair("email", &person.email)
+            .append_pair("password", TEST_PASSWORD)
+            .finish()
+    };
+    let content = ("content-type", "application/x-www-form-urlencoded");
+    for path in ["/account/sign-in", "/account/sign-up"] {
+        for (cookie, token, why) in [
+            (None, my_token.as_str(), "no pre-session cookie"),
+            (
+                Some(mine.as_str()),
+                other_token.as_str(),
+                "another browser's token",
+            ),
+            (Some(mine.as_str()), "", "no token"),
+        ] {
+            let mut headers = vec![content];
+            if let Some(cookie) = cookie {
+                headers.push(("cookie", cookie));
+            }
+            let response = app
+                .send(hyper::Method::POST, path, &headers, form(token))
+                .await;
+            assert_eq!(response.status, StatusCode::FORBIDDEN, "{path}: {why}");
+            assert!(response.cookie("session").is_none(), "{path}: {why}");
+        }
+    }
+    let signed_in = app
+        .send(
+            hyper::Method::POST,
+            "/account/sign-in",
+            &[content, ("cookie", &mine)],
+            form(&my_token),
+        )
+        .await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.text()
+    );
+    assert!(signed_in.cookie("session").is_some());
+    assert_eq!(
+        signed_in.cookie("presession").as_deref(),
+        Some("presession="),
+        "it has served"
+    );
+}
