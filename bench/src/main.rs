@@ -11,6 +11,7 @@
 //! connections, straight at Spin and through nginx, and writes `bench/memory.md`.
 //!
 //! cargo run --profile host-release -p bench -- [--url URL] [--duration SECS] [--repeats N]
+//!     [--only TEXT]   (only the workloads whose name contains TEXT, and Spin's floor)
 //! cargo run --profile host-release -p bench -- --memory
 
 mod ceilings;
@@ -45,6 +46,8 @@ struct Options {
     repeats: usize,
     out: PathBuf,
     memory: bool,
+    /// Measure only the workloads whose name contains this (Spin's floor always).
+    only: Option<String>,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -54,6 +57,7 @@ fn options() -> anyhow::Result<Options> {
         repeats: 3,
         out: project_dir().join("bench/results.md"),
         memory: false,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -64,6 +68,7 @@ fn options() -> anyhow::Result<Options> {
             "--repeats" => options.repeats = value()?.parse()?,
             "--out" => options.out = value()?.into(),
             "--memory" => options.memory = true,
+            "--only" => options.only = Some(value()?),
             other => bail!("unknown argument {other}"),
         }
     }
@@ -221,6 +226,9 @@ async fn main() -> anyhow::Result<()> {
                 .iter()
                 .map(|w| (w, uncached.url.as_str())),
         );
+    }
+    if let Some(only) = &options.only {
+        targets.retain(|(workload, _)| workload.name.contains(only.as_str()));
     }
     let floor_workloads = Workload::floors();
     if let Some(floor) = &floor {
