@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use hyper::Method;
-use market::web::assets::STYLESHEET_PATH;
+use market_tests::testing::STYLESHEET_PATH;
 use market_tests::testing::{presession, project_dir, shopper};
 
 use crate::{CONCURRENCY, SPREAD_ITEMS, Stock};

@@ -20,6 +20,10 @@ use crate::cluster::PgCluster;
 use crate::redis::RedisServer;
 use crate::spin::SpinUp;
 
+/// Where the app serves its stylesheet (the hash of `components/pages/src/site.css`,
+/// computed as the components compute it).
+pub const STYLESHEET_PATH: &str = market::stylesheet_path!("../components/pages/src/site.css");
+
 /// The project's folder (where `spin.toml` is).
 pub fn project_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))

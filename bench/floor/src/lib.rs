@@ -16,7 +16,12 @@ use spin_sdk::wit::wasi::keyvalue::store;
 
 #[http_component]
 async fn handle(request: IncomingRequest, out: ResponseOutparam) {
-    market::web::spin::serve("floor", request, out, |request| {
+    // The floor renders no page: the stylesheet's path is never used.
+    let floor = market::web::spin::Component {
+        name: "floor",
+        stylesheet: "/static/site.css",
+    };
+    market::web::spin::serve(floor, request, out, |request| {
         let answered = match request.path.as_str() {
             "/floor/kv" => store::open("default")
                 .and_then(|bucket| bucket.get("floor"))

@@ -12,9 +12,16 @@ use market::web::views::paths;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
+/// This component, with the stylesheet its pages link (its hash computed here, so a
+/// change to it rebuilds this crate, not the core).
+const COMPONENT: market::web::spin::Component = market::web::spin::Component {
+    name: "accounts",
+    stylesheet: market::stylesheet_path!("../pages/src/site.css"),
+};
+
 #[http_component]
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-    market::web::spin::serve("accounts", request, response_out, route).await;
+    market::web::spin::serve(COMPONENT, request, response_out, route).await;
 }
 
 /// A page that is read, and its form that posts to the same address.

@@ -11,9 +11,16 @@ use serde_json::json;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
+/// This component, with the stylesheet its pages link (its hash computed here, so a
+/// change to it rebuilds this crate, not the core).
+const COMPONENT: market::web::spin::Component = market::web::spin::Component {
+    name: "health",
+    stylesheet: market::stylesheet_path!("../pages/src/site.css"),
+};
+
 #[http_component]
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-    market::web::spin::serve("health", request, response_out, route).await;
+    market::web::spin::serve(COMPONENT, request, response_out, route).await;
 }
 
 fn route(request: &Request) -> Response {

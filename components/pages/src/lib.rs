@@ -5,7 +5,7 @@ use market::domain::error::AppError;
 use market::domain::item::ItemId;
 use market::domain::listing::{BEFORE_PARAM, Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
 use market::observe::record;
-use market::web::assets::{self, STYLESHEET_PATH};
+use market::web::assets;
 use market::web::errors::Audience;
 use market::web::http::{READ_ONLY, Request, Response, StatusCode};
 use market::web::pages::{self, FormState, PageVisitor};
@@ -13,9 +13,19 @@ use market::web::sharing;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
+/// The stylesheet this component serves, and every page links by its hash.
+const STYLESHEET: &str = include_str!("site.css");
+
+/// This component, with the stylesheet's path (its hash computed here, so a change to it
+/// rebuilds the component crates, not the core).
+const COMPONENT: market::web::spin::Component = market::web::spin::Component {
+    name: "pages",
+    stylesheet: market::stylesheet_path!("src/site.css"),
+};
+
 #[http_component]
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-    market::web::spin::serve("pages", request, response_out, route).await;
+    market::web::spin::serve(COMPONENT, request, response_out, route).await;
 }
 
 fn route(request: &Request) -> Response {
@@ -26,11 +36,18 @@ fn route(request: &Request) -> Response {
                 .expect_method(READ_ONLY)
                 .and_then(|()| home_page(request))
         }
-        STYLESHEET_PATH => {
-            record::route(STYLESHEET_PATH);
+        path if path == COMPONENT.stylesheet => {
+            record::route("/static/site-{hash}.css");
             request
                 .expect_method(READ_ONLY)
-                .map(|()| assets::stylesheet())
+                .map(|()| assets::stylesheet(STYLESHEET))
+        }
+        assets::OPENAPI_PATH => {
+            record::route(assets::OPENAPI_PATH);
+            return request
+                .expect_method(READ_ONLY)
+                .map(|()| assets::openapi(request))
+                .unwrap_or_else(|error| error.into_response(Audience::Json));
         }
         _ => Err(AppError::NotFound),
     };

@@ -7,9 +7,9 @@
 use std::time::{Duration, Instant};
 
 use hyper::{Method, StatusCode};
-use market::web::assets::STYLESHEET_PATH;
 use market_tests::nginx::Nginx;
 use market_tests::shop::{ApiItem, list_item};
+use market_tests::testing::STYLESHEET_PATH;
 use market_tests::testing::{
     TestApp, TestPerson, TestResponse, send_raw, send_to, shopper, spawn_app,
 };

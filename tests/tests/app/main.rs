@@ -23,6 +23,7 @@ mod migrate;
 mod nginx;
 mod nothing_found;
 mod observability;
+mod openapi;
 mod pages;
 mod replicas;
 mod shop;

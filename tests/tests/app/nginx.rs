@@ -3,8 +3,8 @@
 
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
-use market::web::assets::STYLESHEET_PATH;
 use market_tests::nginx::Nginx;
+use market_tests::testing::STYLESHEET_PATH;
 use std::net::IpAddr;
 
 use market_tests::testing::{

@@ -1,6 +1,6 @@
 use hyper::{Method, StatusCode};
-use market::web::assets::STYLESHEET_PATH;
 use market_tests::shop::SellFields;
+use market_tests::testing::STYLESHEET_PATH;
 use market_tests::testing::{TestApp, shopper, spawn_app};
 
 use crate::assert_no_internals;

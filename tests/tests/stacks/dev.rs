@@ -28,7 +28,7 @@ async fn the_dev_stack_serves_a_saved_change_under_components_pages_within_5_s()
     let mut reloads = Vec::new();
     for save in 0..3 {
         let marker = format!(".saved-{save} {{ color: inherit; }}");
-        let stylesheet = copy.dir.join("components/market/assets/site.css");
+        let stylesheet = copy.dir.join("components/pages/src/site.css");
         let mut css = std::fs::read_to_string(&stylesheet).unwrap();
         css.push_str(&format!("{marker}\n"));
         let saved = Instant::now();

@@ -126,10 +126,15 @@ fn number_field<T>(
 ) -> Result<T, String> {
     match object.get(name) {
         None | Some(Value::Null) => Err("This field is required.".into()),
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(n) => check(n),
-            // A fraction, or an integer past i64: either way not an allowed number.
-            None => check(-1),
+        Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+            (Some(n), _) => check(n),
+            // Written with a fraction part that is zero (`3.0`): a whole number, as JSON
+            // Schema's `integer` (and the API's description) has it.
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => {
+                check(f as i64)
+            }
+            // A fraction, or a number past what is exact: not an allowed number.
+            _ => check(-1),
         },
         Some(_) => Err("Must be a whole number.".into()),
     }
@@ -305,6 +310,13 @@ mod tests {
     #[test]
     fn a_purchase_names_the_quantity_when_it_is_wrong() {
         assert_eq!(parse_purchase(br#"{"quantity":2}"#).unwrap().0.get(), 2);
+        // A whole number written with a zero fraction is a whole number (JSON Schema's
+        // `integer`, as the API's description says).
+        assert_eq!(parse_purchase(br#"{"quantity":2.0}"#).unwrap().0.get(), 2);
+        assert_eq!(
+            parse_purchase(br#"{"quantity":161e0}"#).unwrap().0.get(),
+            161
+        );
         let (_, price) = parse_purchase(br#"{"quantity":2,"price":"9.50"}"#).unwrap();
         assert_eq!(price.map(Price::cents), Some(950));
         let Err(AppError::Invalid(errors)) = parse_purchase(br#"{"quantity":2,"price":"x"}"#)

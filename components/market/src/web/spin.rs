@@ -9,23 +9,32 @@ use spin_sdk::http::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, Re
 
 use crate::observe::request_id::{self, REQUEST_ID_HEADER};
 use crate::observe::{log, record};
+use crate::web::assets;
 use crate::web::http::{self, Body, MAX_BODY_BYTES, Method, Request, Response};
 
 /// The most `blocking-write-and-flush` accepts in one call (WASI 0.2).
 const MAX_BLOCKING_WRITE: usize = 4096;
 
-/// Reads the request, lets `handle` (of the component named `component`) answer it, and
-/// sends the answer (made HTTPS-only when the request arrived over HTTPS) with the
-/// request's id; then logs the request's line.
+/// What a component tells the bridge about itself: its name (in the log lines) and the
+/// stylesheet its pages link (`crate::stylesheet_path!`, computed in the component).
+pub struct Component {
+    pub name: &'static str,
+    pub stylesheet: &'static str,
+}
+
+/// Reads the request, lets `handle` (of `component`) answer it, and sends the answer
+/// (made HTTPS-only when the request arrived over HTTPS) with the request's id; then logs
+/// the request's line.
 pub async fn serve(
-    component: &'static str,
+    component: Component,
     incoming: IncomingRequest,
     out: ResponseOutparam,
     handle: impl FnOnce(&Request) -> Response,
 ) {
+    assets::use_stylesheet(component.stylesheet);
     let request = read_request(incoming).await;
     let id = request_id::from_header(request.header(REQUEST_ID_HEADER));
-    record::begin(component, id.clone(), request.method.as_str());
+    record::begin(component.name, id.clone(), request.method.as_str());
     let mut response = handle(&request);
     if http::arrived_over_https(&request) {
         response = http::secure_for_https(response);

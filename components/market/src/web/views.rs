@@ -14,7 +14,7 @@ use crate::domain::listing::{
     BEFORE_PARAM, Listing, SEARCH_MAX_CHARS, SEARCH_PARAM, SOLD_OUT_PARAM, SearchTerms,
 };
 use crate::storage::db::ItemsPage;
-use crate::web::assets::STYLESHEET_PATH;
+use crate::web::assets;
 use crate::web::cookies::Notice;
 use crate::web::csrf::CSRF_FIELD;
 use crate::web::form::{BACK_FIELD, BACK_TO_ITEM, BuyFormPage, SHOWN_PRICE_FIELD, SellForm};
@@ -53,7 +53,7 @@ pub(crate) fn layout(title: &str, header: &Header, content: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Marketplace" }
-                link rel="stylesheet" href=(STYLESHEET_PATH);
+                link rel="stylesheet" href=(assets::stylesheet_path());
             }
             body {
                 header.site {
