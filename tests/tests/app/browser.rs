@@ -108,8 +108,8 @@ async fn sell(browser: &Client, name: &str, quantity: &str, price: &str, descrip
     fill(browser, "quantity", quantity).await;
     fill(browser, "price", price).await;
     fill(browser, "description", description).await;
-    let submit = Locator::Css("#sell-form button[type=submit]");
-    browser.find(submit).await.unwrap().click().await.unwrap();
+    // Waits for the page the form leads to: the page left may hold a confirmation too.
+    click(browser, "#sell-form button[type=submit]").await;
 }
 
 /// Clicks what `css` finds and waits for the page it leads to: until the old page's root
