@@ -87,13 +87,10 @@ impl Notice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::http::{Body, Method};
-    use http::HeaderMap;
+    use crate::web::http::Method;
 
     fn request_with_cookie(cookie: &str) -> Request {
-        let mut headers = HeaderMap::new();
-        headers.insert("cookie", cookie.parse().unwrap());
-        Request::new(Method::POST, "/items", headers, Body::Complete(Vec::new()))
+        Request::with_headers(Method::POST, "/items", &[("cookie", cookie)])
     }
 
     #[test]

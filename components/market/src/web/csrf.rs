@@ -172,13 +172,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::http::{Body, Method};
-    use ::http::HeaderMap;
+    use crate::web::http::Method;
 
     fn post_with_cookie(cookie: &str) -> Request {
-        let mut headers = HeaderMap::new();
-        headers.insert("cookie", cookie.parse().unwrap());
-        Request::new(Method::POST, "/items", headers, Body::Complete(Vec::new()))
+        Request::with_headers(Method::POST, "/items", &[("cookie", cookie)])
     }
 
     #[test]

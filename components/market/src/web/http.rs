@@ -107,6 +107,21 @@ impl Request {
     }
 }
 
+#[cfg(test)]
+impl Request {
+    /// A request with these headers and no body, for unit tests.
+    pub(crate) fn with_headers(method: Method, path: &str, headers: &[(&str, &str)]) -> Self {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        Self::new(method, path, map, Body::Complete(Vec::new()))
+    }
+}
+
 pub type Response = http::Response<Vec<u8>>;
 
 /// The methods of a page or resource that is only read.
@@ -250,11 +265,7 @@ mod tests {
     use super::*;
 
     fn request_with(headers: &[(&'static str, &str)], path: &str) -> Request {
-        let mut map = HeaderMap::new();
-        for (name, value) in headers {
-            map.append(*name, HeaderValue::from_str(value).unwrap());
-        }
-        Request::new(Method::GET, path, map, Body::Complete(Vec::new()))
+        Request::with_headers(Method::GET, path, headers)
     }
 
     #[test]

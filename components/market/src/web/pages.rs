@@ -15,8 +15,10 @@ use crate::web::cookies::Notice;
 use crate::web::csrf::CsrfToken;
 use crate::web::form::SellForm;
 use crate::web::http::{self, Request, Response, StatusCode};
+use crate::web::item_views::{self, ItemView};
 use crate::web::session;
-use crate::web::views::{self, Forms, Header, HomeView, ItemView, ListingView, Visitor};
+use crate::web::views::{self, Header, HomeView, ListingView};
+use crate::web::visitor_forms::{self, Forms, Visitor};
 
 /// What a page knows of its visitor, from their cookies, and must hand back in its
 /// response.
@@ -166,7 +168,7 @@ pub fn render(
     let (listing_section, items, buy_error_elsewhere) =
         if cache::serves(listing, before, PAGE_SIZE) && state.buy_error.is_none() {
             (
-                views::with_visitor(&cached_listing_section(&currency)?, &visitor),
+                visitor_forms::with_visitor(&cached_listing_section(&currency)?, &visitor),
                 Vec::new(),
                 None,
             )
@@ -220,7 +222,7 @@ pub fn render_item(
     let notice = notice_with_name(notice, std::slice::from_ref(&item))?;
     Ok(http::html(
         status,
-        views::item_page(&ItemView {
+        item_views::item_page(&ItemView {
             item: &item,
             currency: &config::currency()?,
             visitor: Visitor {

@@ -56,15 +56,10 @@ pub fn immutable(mut response: Response) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::http::{self, Body, Method};
-    use ::http::HeaderMap;
+    use crate::web::http::{self, Method};
 
     fn get(headers: &[(&'static str, &str)]) -> Request {
-        let mut map = HeaderMap::new();
-        for (name, value) in headers {
-            map.append(*name, value.parse().unwrap());
-        }
-        Request::new(Method::GET, "/", map, Body::Complete(Vec::new()))
+        Request::with_headers(Method::GET, "/", headers)
     }
 
     fn cache_control(response: &Response) -> &str {

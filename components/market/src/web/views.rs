@@ -1,24 +1,26 @@
-//! The HTML of every page. maud escapes everything interpolated; the only raw HTML is
-//! the doctype in [`layout`] and a listing section rendered (escaped) once by
-//! [`listing_section`] for the cache, in [`with_visitor`].
+//! The HTML of the layout, the home page and its listing, and the error page. maud
+//! escapes everything interpolated; the only raw HTML is the doctype in [`layout`] and a
+//! listing section rendered (escaped) once by [`listing_section`] for the cache, made the
+//! visitor's by `visitor_forms::with_visitor` (which, with the buy control's markers,
+//! holds the rest). An item's own page is `item_views`'.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
 use crate::domain::account::Person;
-use crate::domain::idempotency::IDEMPOTENCY_FIELD;
 use crate::domain::item::{
     Currency, DESCRIPTION_MAX_CHARS, FieldErrors, Item, ItemId, NAME_MAX_CHARS, QUANTITY_MAX,
     field, group_thousands,
 };
 use crate::domain::listing::{
-    BEFORE_PARAM, Listing, SEARCH_MAX_CHARS, SEARCH_PARAM, SOLD_OUT_PARAM, SearchTerms,
+    Listing, SEARCH_MAX_CHARS, SEARCH_PARAM, SOLD_OUT_PARAM, SearchTerms,
 };
 use crate::storage::db::ItemsPage;
 use crate::web::assets;
 use crate::web::cookies::Notice;
 use crate::web::csrf::CSRF_FIELD;
-use crate::web::form::{BACK_FIELD, BACK_TO_ITEM, BuyFormPage, SHOWN_PRICE_FIELD, SellForm};
+use crate::web::form::{BuyFormPage, SellForm};
 use crate::web::http::StatusCode;
+use crate::web::visitor_forms::{Visitor, buy_form, form_guards};
 
 /// Who the page is for, as its header shows it.
 #[derive(Clone, Copy)]
@@ -88,69 +90,7 @@ fn site_navigation(header: &Header) -> Markup {
     }
 }
 
-/// The addresses of the account pages (served by the accounts component, `/account/...`).
-pub mod paths {
-    pub const ACCOUNT: &str = "/account";
-    pub const SIGN_UP: &str = "/account/sign-up";
-    pub const SIGN_IN: &str = "/account/sign-in";
-    pub const SIGN_OUT: &str = "/account/sign-out";
-    pub const SIGN_OUT_EVERYWHERE: &str = "/account/sign-out-everywhere";
-    pub const TOKENS: &str = "/account/tokens";
-    pub const MY_LISTINGS: &str = "/account/listings";
-    pub const MY_PURCHASES: &str = "/account/purchases";
-    /// The form field (and query parameter) of where to go after signing in.
-    pub const NEXT_FIELD: &str = "next";
-
-    /// The sign-in page for a person who must sign in before `next`, which it leads
-    /// back to.
-    pub fn sign_in_then(next: &str) -> String {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair(NEXT_FIELD, next)
-            .finish();
-        format!("{SIGN_IN}?{query}")
-    }
-}
-
-/// The forms that write, as a page shows them to its visitor.
-#[derive(Clone, Copy)]
-pub enum Forms<'a> {
-    /// A visitor without a session: no form that writes and no token; each write control
-    /// is a link to sign in and come back. Such a page holds nothing personal and can be
-    /// shared by nginx.
-    SignInFirst,
-    /// Someone with a session: forms with their CSRF token, and the one-time key every
-    /// form of this rendering carries.
-    With {
-        csrf_token: &'a str,
-        idempotency_key: &'a str,
-    },
-    /// Rendered once for everyone (the cached listing): both kinds, marked, with
-    /// placeholders for the tokens; [`with_visitor`] keeps the visitor's kind.
-    Everyone,
-}
-
-impl<'a> Forms<'a> {
-    /// The tokens forms carry (the placeholders when rendered for everyone).
-    fn tokens(self) -> Option<(&'a str, &'a str)> {
-        match self {
-            Self::SignInFirst => None,
-            Self::With {
-                csrf_token,
-                idempotency_key,
-            } => Some((csrf_token, idempotency_key)),
-            Self::Everyone => Some((CSRF_TOKEN_PLACEHOLDER, FORM_KEY_PLACEHOLDER)),
-        }
-    }
-}
-
-/// What every page with forms carries for the visitor.
-pub struct Visitor<'a> {
-    pub forms: Forms<'a>,
-    /// What the visitor just did, to confirm, with the item's name when known.
-    pub notice: Option<(Notice, Option<&'a str>)>,
-    /// A failed purchase, shown on its item.
-    pub buy_error: Option<(ItemId, &'a str)>,
-}
+pub use crate::web::paths;
 
 /// A page of a listing, with the buy forms of its items.
 pub struct ListingView<'a> {
@@ -166,45 +106,6 @@ impl ListingView<'_> {
     pub fn shows(&self, id: ItemId) -> bool {
         self.page.items.iter().any(|item| item.id() == id)
     }
-}
-
-/// What stands in for the visitor's CSRF token and form key in a listing rendered once
-/// for everyone (the cached first page), and what marks the parts only a visitor with a
-/// session or only one without gets; [`with_visitor`] makes it the visitor's. NUL can be
-/// in no stored text (Postgres text cannot hold it), so nothing else matches.
-pub const CSRF_TOKEN_PLACEHOLDER: &str = "\u{0}csrf\u{0}";
-pub const FORM_KEY_PLACEHOLDER: &str = "\u{0}key\u{0}";
-const WITH_SESSION_START: &str = "\u{0}with-session\u{0}";
-const WITHOUT_SESSION_START: &str = "\u{0}without-session\u{0}";
-const PART_END: &str = "\u{0}end\u{0}";
-
-/// A listing section rendered for [`Forms::Everyone`], made the visitor's.
-pub fn with_visitor(rendered: &str, visitor: &Visitor) -> Markup {
-    let name = |marker: &'static str| marker.trim_matches('\u{0}');
-    let tokens = visitor.forms.tokens();
-    // One pass: split at the NULs, every second part is a placeholder's or marker's name.
-    let mut page = String::with_capacity(rendered.len() + rendered.len() / 4);
-    let mut skipping = false;
-    for (n, part) in rendered.split('\u{0}').enumerate() {
-        if n % 2 == 0 {
-            if !skipping {
-                page.push_str(part);
-            }
-            continue;
-        }
-        match (part, tokens) {
-            (p, _) if p == name(PART_END) => skipping = false,
-            (p, _) if p == name(WITH_SESSION_START) => skipping = tokens.is_none(),
-            (p, _) if p == name(WITHOUT_SESSION_START) => skipping = tokens.is_some(),
-            (_, _) if skipping => {}
-            (p, Some((csrf_token, _))) if p == name(CSRF_TOKEN_PLACEHOLDER) => {
-                page.push_str(csrf_token);
-            }
-            (p, Some((_, key))) if p == name(FORM_KEY_PLACEHOLDER) => page.push_str(key),
-            _ => {}
-        }
-    }
-    PreEscaped(page)
 }
 
 /// The listing section of the home page: its heading, the items, the links to other
@@ -354,18 +255,6 @@ pub(crate) fn notice(notice: Option<(Notice, Option<&str>)>) -> Markup {
     html! { p.notice #confirmation role="status" { (text) } }
 }
 
-/// The hidden fields every form carries: the CSRF token and its own one-time key (the
-/// page's key, suffixed with the item for buy forms, so no two forms share one).
-pub(crate) fn form_guards((csrf_token, key): (&str, &str), item: Option<&Item>) -> Markup {
-    html! {
-        input type="hidden" name=(CSRF_FIELD) value=(csrf_token);
-        @match item {
-            Some(item) => input type="hidden" name=(IDEMPOTENCY_FIELD) value={ (key) "-" (item.id) };,
-            None => input type="hidden" name=(IDEMPOTENCY_FIELD) value=(key);,
-        }
-    }
-}
-
 fn sell_form(view: &HomeView, tokens: (&str, &str)) -> Markup {
     let (form, errors) = (view.form, view.errors);
     let invalid = |name: &str| errors.get(name).map(|_| "true");
@@ -419,14 +308,14 @@ pub(crate) fn labelled_field(
 }
 
 /// Stock as people read it: "Sold out", or "1,000 in stock".
-fn stock_text(quantity: i32) -> String {
+pub(crate) fn stock_text(quantity: i32) -> String {
     match quantity {
         0 => "Sold out".to_owned(),
         n => format!("{} in stock", group_thousands(i64::from(n))),
     }
 }
 
-/// An item of the listing, with its buy form answering back to `origin`.
+/// An item of the listing, with its buy control answering back to `origin`.
 fn item_card(view: &ListingView, item: &Item, origin: &BuyFormPage) -> Markup {
     let buy_error = view
         .visitor
@@ -450,139 +339,13 @@ pub(crate) fn listed_on(item: &Item) -> &str {
 }
 
 /// When an item was listed, and by whom (items from before accounts have no seller).
-fn listed_by(item: &Item) -> Markup {
+pub(crate) fn listed_by(item: &Item) -> Markup {
     html! {
         p.added {
             "Listed " time datetime=(item.date_added) { (listed_on(item)) }
             @if let Some(seller) = &item.seller_name { " by " span.seller { (seller) } }
         }
     }
-}
-
-/// The buy control of an item in stock, with the reason the last try failed beside it:
-/// its form for a visitor with a session, a link to sign in and come back for one
-/// without (both, marked, for a listing rendered for everyone).
-fn buy_form(visitor: &Visitor, item: &Item, error: Option<&str>, origin: &BuyFormPage) -> Markup {
-    let error_id = format!("buy-error-{}", item.id);
-    html! {
-        @if item.quantity > 0 && !item.withdrawn {
-            @match visitor.forms {
-                Forms::SignInFirst => (buy_sign_in_link(item, origin)),
-                Forms::With { .. } => (buy_post_form(visitor, item, error, origin, &error_id)),
-                Forms::Everyone => {
-                    (PreEscaped(WITH_SESSION_START))
-                    (buy_post_form(visitor, item, error, origin, &error_id))
-                    (PreEscaped(PART_END))
-                    (PreEscaped(WITHOUT_SESSION_START))
-                    (buy_sign_in_link(item, origin))
-                    (PreEscaped(PART_END))
-                },
-            }
-        }
-        @if let Some(message) = error {
-            p.field-error id=(error_id) role="alert" { (message) }
-        }
-    }
-}
-
-/// The way to buy for a visitor who is not signed in: sign in, then back to the page.
-fn buy_sign_in_link(item: &Item, origin: &BuyFormPage) -> Markup {
-    let back = match origin {
-        BuyFormPage::Listing(listing, before) => listing.page_path(*before),
-        BuyFormPage::Item => format!("/items/{}", item.id),
-    };
-    html! {
-        p.buy {
-            a.button href=(paths::sign_in_then(&back)) {
-                "Sign in to buy" span.visually-hidden { " " (item.name) }
-            }
-        }
-    }
-}
-
-fn buy_post_form(
-    visitor: &Visitor,
-    item: &Item,
-    error: Option<&str>,
-    origin: &BuyFormPage,
-    error_id: &str,
-) -> Markup {
-    let Some(tokens) = visitor.forms.tokens() else {
-        return html! {};
-    };
-    html! {
-            form.buy method="post" action={ "/items/" (item.id) "/buy" } novalidate {
-                (form_guards(tokens, Some(item)))
-                input type="hidden" name=(SHOWN_PRICE_FIELD) value=(item.price().amount());
-                @match origin {
-                    BuyFormPage::Listing(listing, before) => {
-                        @if let Some(search) = &listing.search {
-                            input type="hidden" name=(SEARCH_PARAM) value=(search.as_str());
-                        }
-                        @if listing.include_sold_out {
-                            input type="hidden" name=(SOLD_OUT_PARAM) value="show";
-                        }
-                        @if let Some(before) = before {
-                            input type="hidden" name=(BEFORE_PARAM) value=(before);
-                        }
-                    },
-                    BuyFormPage::Item => input type="hidden" name=(BACK_FIELD) value=(BACK_TO_ITEM);,
-                }
-                label for={ "buy-quantity-" (item.id) } { "Quantity" }
-                input id={ "buy-quantity-" (item.id) } type="number" name=(field::QUANTITY)
-                    value="1" min="1" max=(item.quantity) step="1" inputmode="numeric" required
-                    aria-invalid=[error.map(|_| "true")]
-                    aria-describedby=[error.map(|_| error_id)];
-                button type="submit" { "Buy" span.visually-hidden { " " (item.name) } }
-            }
-    }
-}
-
-/// Everything an item's own page shows.
-pub struct ItemView<'a> {
-    pub item: &'a Item,
-    pub currency: &'a Currency,
-    pub visitor: Visitor<'a>,
-    pub header: Header<'a>,
-    /// The visitor sells it: they may change or withdraw it.
-    pub is_seller: bool,
-}
-
-/// `/items/{id}`: the item, its price and stock, when it was listed, and the buy form.
-pub fn item_page(view: &ItemView) -> Markup {
-    let item = view.item;
-    let buy_error = view
-        .visitor
-        .buy_error
-        .filter(|(id, _)| *id == item.id())
-        .map(|(_, message)| message);
-    let content = html! {
-        (notice(view.visitor.notice))
-        article.item-page aria-labelledby="item-name" {
-            h1 #item-name { (item.name) }
-            @if item.withdrawn {
-                p.alert #withdrawn role="status" {
-                    "This item was withdrawn by its seller: it is no longer for sale."
-                }
-            }
-            p.price { (view.currency.format(item.price())) " per unit" }
-            p.stock.sold-out[item.quantity == 0] { (stock_text(item.quantity)) }
-            p.description { (item.description) }
-            (listed_by(item))
-            @if let (true, false, Some((csrf_token, _))) = (view.is_seller, item.withdrawn, view.visitor.forms.tokens()) {
-                div.seller-actions {
-                    a href={ "/items/" (item.id) "/edit" } { "Change price, stock or description" }
-                    form method="post" action={ "/items/" (item.id) "/withdraw" } {
-                        input type="hidden" name=(CSRF_FIELD) value=(csrf_token);
-                        button type="submit" { "Withdraw this listing" }
-                    }
-                }
-            }
-            (buy_form(&view.visitor, item, buy_error, &BuyFormPage::Item))
-        }
-        p { a href="/" { "Back to everything for sale" } }
-    };
-    layout(&item.name, &view.header, content)
 }
 
 /// The page of an error: what happened, and the request's reference, which a person can
@@ -604,10 +367,12 @@ pub fn error_page(status: StatusCode, message: &str, reference: Option<&str>) ->
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::web::visitor_forms::{Forms, with_visitor};
 
-    fn item(id: i64, name: &str) -> Item {
+    /// An item as the views get it, with this id and name.
+    pub(crate) fn item(id: i64, name: &str) -> Item {
         Item {
             id,
             name: name.into(),
@@ -722,28 +487,6 @@ mod tests {
         assert_eq!(
             html, fresh,
             "the cached rendering made anonymous is the fresh one"
-        );
-    }
-
-    #[test]
-    fn an_anonymous_item_page_has_no_form_and_leads_to_sign_in_and_back() {
-        let lamp = item(5, "Lamp");
-        let html = item_page(&ItemView {
-            item: &lamp,
-            currency: &Currency::parse("EUR").unwrap(),
-            visitor: Visitor {
-                forms: Forms::SignInFirst,
-                notice: None,
-                buy_error: None,
-            },
-            header: Header::SignedOut,
-            is_seller: false,
-        })
-        .into_string();
-        assert!(!html.contains("<form"), "{html}");
-        assert!(
-            html.contains(r#"href="/account/sign-in?next=%2Fitems%2F5""#),
-            "{html}"
         );
     }
 
@@ -866,33 +609,5 @@ mod tests {
         assert!(html.contains("Sold out"));
         assert!(html.contains(r#"name="idempotency_key" value="key""#));
         assert!(html.contains(r#"name="idempotency_key" value="key-1""#));
-    }
-
-    #[test]
-    fn the_item_page_has_the_name_as_heading_and_a_buy_form_that_comes_back_to_it() {
-        let lamp = item(5, "Brass <lamp>");
-        let html = item_page(&ItemView {
-            item: &lamp,
-            currency: &Currency::parse("USD").unwrap(),
-            visitor: Visitor {
-                forms: Forms::With {
-                    csrf_token: "tok",
-                    idempotency_key: "key",
-                },
-                notice: None,
-                buy_error: Some((lamp.id(), "Only 2 left in stock.")),
-            },
-            header: Header::SignedOut,
-            is_seller: false,
-        })
-        .into_string();
-        assert!(
-            html.contains(r#"<h1 id="item-name">Brass &lt;lamp&gt;</h1>"#),
-            "{html}"
-        );
-        assert!(html.contains("1,234.50 USD per unit"));
-        assert!(html.contains(r#"name="back" value="item""#));
-        assert!(html.contains(r#"aria-describedby="buy-error-5""#));
-        assert!(html.contains("Only 2 left in stock."));
     }
 }
