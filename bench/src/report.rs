@@ -6,8 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use hyper::Method;
+use market_tests::forms::presession;
 use market_tests::testing::STYLESHEET_PATH;
-use market_tests::testing::{presession, project_dir, shopper};
+use market_tests::testing::{project_dir, shopper};
 
 use crate::{CONCURRENCY, SPREAD_ITEMS, Stock};
 

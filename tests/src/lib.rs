@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod compose;
+pub mod forms;
 pub mod nginx;
 pub mod otlp;
 pub mod process;

@@ -471,8 +471,8 @@ async fn sign_in_and_sign_up_posts_need_the_token_of_their_browsers_pre_session(
     let again = app.get_with_cookie("/account/sign-in", &set).await;
     assert!(again.cookie("presession").is_none(), "kept, not replaced");
 
-    let (mine, my_token) = market_tests::testing::presession();
-    let (_, other_token) = market_tests::testing::presession();
+    let (mine, my_token) = market_tests::forms::presession();
+    let (_, other_token) = market_tests::forms::presession();
     let form = |token: &str| {
         form_urlencoded::Serializer::new(String::new())
             .append_pair("csrf_token", token)

@@ -7,9 +7,8 @@ use market_tests::nginx::Nginx;
 use market_tests::testing::STYLESHEET_PATH;
 use std::net::IpAddr;
 
-use market_tests::testing::{
-    TestResponse, json_headers, presession, send_from, send_to, spawn_app,
-};
+use market_tests::forms::presession;
+use market_tests::testing::{TestResponse, json_headers, send_from, send_to, spawn_app};
 use market_tests::upstream::recording_upstream;
 
 async fn through(

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
+use market_tests::forms::{FilledForm, csrf_token_of_session};
 use market_tests::nginx::Nginx;
 use market_tests::otlp::{self, Receiver};
 use market_tests::redis::RedisServer;
 use market_tests::shop::{ApiItem, SellFields, buy_with_key, create_with_key};
 use market_tests::testing::{
-    FilledForm, TestApp, TestResponse, csrf_token_of_session, json_headers, json_lines, send_to,
-    shopper, spawn_app, spawn_app_with_environment, spawn_app_with_own_cluster,
-    spawn_app_with_variables,
+    TestApp, TestResponse, json_headers, json_lines, send_to, shopper, spawn_app,
+    spawn_app_with_environment, spawn_app_with_own_cluster, spawn_app_with_variables,
 };
 use serde_json::Value;
 

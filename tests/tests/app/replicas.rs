@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use hyper::{Method, StatusCode};
+use market_tests::forms::{csrf_token_for_cookies, presession};
 use market_tests::nginx::Nginx;
 use market_tests::testing::{
-    Replicas, TestPerson, TestResponse, add_person, connect, csrf_token_for_cookies, get_at,
-    item_names, json_headers, pg_work, presession, send_from, send_to, spawn_replicas,
-    spawn_replicas_on_own_cluster,
+    Replicas, TestPerson, TestResponse, add_person, connect, get_at, item_names, json_headers,
+    pg_work, send_from, send_to, spawn_replicas, spawn_replicas_on_own_cluster,
 };
 use serde_json::json;
 

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 use chrono::DateTime;
 use hyper::StatusCode;
 use market_tests::compose::{Stack, all_volumes, service_of};
-use market_tests::testing::{FilledForm, assert_no_internals, json_lines, project_dir, send_to};
+use market_tests::forms::FilledForm;
+use market_tests::testing::{assert_no_internals, json_lines, project_dir, send_to};
 use serde_json::Value;
 
 use crate::{item, list_by_api};
