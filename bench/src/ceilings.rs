@@ -12,7 +12,8 @@ use market_tests::nginx::Nginx;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
-use crate::report::{Kind, Run, Workload};
+use crate::report::Run;
+use crate::workloads::{Kind, Workload};
 
 /// The same nginx binary and main config with a site of its own: what nginx alone can
 /// answer on this machine.

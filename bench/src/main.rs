@@ -17,6 +17,7 @@
 mod ceilings;
 mod memory;
 mod report;
+mod workloads;
 mod wrk;
 
 use std::net::SocketAddr;
@@ -29,7 +30,8 @@ use market_tests::nginx::Nginx;
 use market_tests::spin::{SpinUp, spin_binary, variable_environment};
 use market_tests::testing::{create_database, database_variables, pg_work, project_dir, send_to};
 
-use crate::report::{Measurement, Report, Workload};
+use crate::report::{Measurement, Report};
+use crate::workloads::Workload;
 
 /// Postgres `max_connections`: docker-compose.yml's 220, plus room for what this program
 /// runs beside the app, which no deployment does: the app with its cache off and Spin's

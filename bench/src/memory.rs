@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::report::{Run, Workload};
+use crate::report::Run;
+use crate::workloads::Workload;
 use crate::wrk;
 
 pub const CONCURRENCY: [usize; 4] = [1, 32, 128, 400];

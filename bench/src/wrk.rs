@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::report::{Kind, Run, Workload};
+use crate::report::Run;
+use crate::workloads::{Kind, Workload};
 
 /// A wrk Lua script that sends this workload's method, headers and body (for a buy among
 /// several items, each request to one picked at random).
