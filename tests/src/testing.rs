@@ -462,6 +462,25 @@ impl TestApp {
         json_lines(&self.log())
     }
 
+    /// The components' JSON log lines once the request line of each of `ids` is in (or
+    /// after 5 s): a component writes it after handing Spin the response, and Spin
+    /// writes it to its log a moment later.
+    pub async fn log_lines_after(&self, ids: &[&str]) -> Vec<serde_json::Value> {
+        let started = std::time::Instant::now();
+        loop {
+            let lines = self.log_lines();
+            let logged = |id: &&str| {
+                lines
+                    .iter()
+                    .any(|line| line["kind"] == "request" && line["request_id"] == *id)
+            };
+            if ids.iter().all(logged) || started.elapsed() > Duration::from_secs(5) {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Statements run in this test's database so far (Postgres' `pg_stat_statements`).
     pub async fn pg_work(&self) -> PgWork {
         pg_work(&self.db).await

@@ -371,7 +371,8 @@ async fn a_signed_in_visitor_reads_the_cached_first_page_with_at_most_one_statem
     }
 
     assert_eq!(statements, [1, 0, 0], "the session once, nothing else");
-    let log = app.log_lines();
+    let ids: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let log = app.log_lines_after(&ids).await;
     for id in lines {
         let line = log
             .iter()

@@ -55,24 +55,6 @@ fn request_line<'a>(lines: &'a [Value], id: &str) -> &'a Value {
     found[0]
 }
 
-/// The app's log lines once the request line of each of `ids` is in: a component writes
-/// it after handing Spin the response, and Spin writes it to its log a moment later.
-async fn lines_after(app: &TestApp, ids: &[&str]) -> Vec<Value> {
-    let started = std::time::Instant::now();
-    loop {
-        let lines = app.log_lines();
-        let logged = |id: &&str| {
-            lines_of(&lines, id)
-                .iter()
-                .any(|line| line["kind"] == "request")
-        };
-        if ids.iter().all(logged) || started.elapsed() > Duration::from_secs(5) {
-            return lines;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn through(
     nginx: &Nginx,
     method: Method,
@@ -106,7 +88,7 @@ async fn a_failure_shows_the_person_the_id_that_finds_its_cause_in_the_log() {
     assert_no_internals(&page.text());
     assert_no_internals(&api.text());
 
-    let lines = lines_after(&app, &[&page_id, &api_id]).await;
+    let lines = app.log_lines_after(&[&page_id, &api_id]).await;
     for (id, component, route) in [(&page_id, "pages", "/"), (&api_id, "items", "/api/items")] {
         let errors: Vec<&Value> = lines_of(&lines, id)
             .into_iter()
@@ -185,7 +167,7 @@ async fn a_clients_request_id_is_kept_only_when_well_formed() {
     // Straight to Spin (no nginx in front): the app gives the request an id of its own.
     let direct = app.get("/").await;
     let id = id_of(&direct);
-    let lines = lines_after(&app, &[&id, kept]).await;
+    let lines = app.log_lines_after(&[&id, kept]).await;
     assert_eq!(request_line(&lines, &id)["status"], 200);
     // The id nginx sent is the one the app logs.
     assert_eq!(request_line(&lines, kept)["route"], "/");
@@ -206,7 +188,9 @@ async fn every_request_of_a_burst_has_its_line_whole() {
         .map(Result::unwrap)
         .collect();
     let ids: Vec<String> = responses.iter().map(id_of).collect();
-    let lines = lines_after(&app, &ids.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let lines = app
+        .log_lines_after(&ids.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
     for id in &ids {
         assert_eq!(request_line(&lines, id)["status"], 200);
     }
@@ -265,7 +249,9 @@ async fn a_sell_a_browse_and_buys_each_log_one_line_with_what_they_came_to() {
         &sold_out,
     ];
     let ids: Vec<String> = responses.iter().map(|response| id_of(response)).collect();
-    let lines = lines_after(&app, &ids.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let lines = app
+        .log_lines_after(&ids.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
     let line = |response: &TestResponse| request_line(&lines, &id_of(response)).clone();
     for (response, cache) in [(&miss, "miss"), (&hit, "hit"), (&after_sell, "miss")] {
         let browse = line(response);
