@@ -5,8 +5,10 @@
 pub mod cluster;
 pub mod compose;
 pub mod forms;
+pub mod images;
 pub mod nginx;
 pub mod otlp;
+pub mod photos;
 pub mod process;
 pub mod redis;
 pub mod shop;

@@ -5,11 +5,11 @@ use market::domain::error::AppError;
 use market::domain::item::ItemId;
 use market::domain::listing::{BEFORE_PARAM, Listing, SEARCH_PARAM, SOLD_OUT_PARAM};
 use market::observe::record;
-use market::web::assets;
 use market::web::errors::Audience;
 use market::web::http::{READ_ONLY, Request, Response, StatusCode};
 use market::web::pages::{self, FormState, PageVisitor};
 use market::web::sharing;
+use market::web::{assets, photo_api};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
@@ -48,6 +48,13 @@ fn route(request: &Request) -> Response {
                 .expect_method(READ_ONLY)
                 .map(|()| assets::openapi(request))
                 .unwrap_or_else(|error| error.into_response(Audience::Json));
+        }
+        path if path.starts_with("/photos/") => {
+            record::route("/photos/{sha256}.jpg");
+            request.expect_method(READ_ONLY).and_then(|()| {
+                let digest = photo_api::digest_in_path(path).ok_or(AppError::NotFound)?;
+                photo_api::serve(request, &digest)
+            })
         }
         _ => Err(AppError::NotFound),
     };

@@ -25,6 +25,7 @@ mod nothing_found;
 mod observability;
 mod openapi;
 mod pages;
+mod photos;
 mod replicas;
 mod shop;
 mod spin_behaviour;

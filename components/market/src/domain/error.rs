@@ -30,6 +30,8 @@ pub enum AppError {
     /// The media type the endpoint accepts.
     UnsupportedMediaType(&'static str),
     PayloadTooLarge,
+    /// A photo that cannot be taken (415, 413 or 422, `domain::photo::Refusal`).
+    Photo(crate::domain::photo::Refusal),
     /// The request cannot be done in the current state (e.g. not enough stock); the text
     /// says why.
     Conflict(String),

@@ -367,6 +367,9 @@ pub struct Item {
     pub seller_name: Option<String>,
     /// Off the listing and no longer for sale.
     pub withdrawn: bool,
+    /// Its photos in order, the cover first.
+    #[serde(default)]
+    pub photos: Vec<crate::domain::photo::Photo>,
 }
 
 impl Item {

@@ -6,4 +6,6 @@ pub mod error;
 pub mod idempotency;
 pub mod item;
 pub mod listing;
+pub mod photo;
+pub mod photo_image;
 pub mod token;

@@ -111,7 +111,28 @@ pub fn request_line(record: &Record, status: u16, now: SystemTime) -> String {
         // A use-case that began and returned no outcome failed on the way.
         line.text("outcome", use_case.outcome.unwrap_or("failed"));
     }
+    if record.photos > 0 {
+        // How long the photos took, and the most memory the instance ever held: a
+        // Wasm instance's memory only grows, so its size now is its peak.
+        line.number("photos", record.photos.into());
+        line.number("photo_us", microseconds(record.photo_processing));
+        if let Some(bytes) = instance_memory_bytes() {
+            line.number("memory_kib", bytes / 1024);
+        }
+    }
     line.finish()
+}
+
+/// The size of this Wasm instance's linear memory (none natively).
+fn instance_memory_bytes() -> Option<u64> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        Some(core::arch::wasm32::memory_size(0) as u64 * 65_536)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        None
+    }
 }
 
 /// A line about something that went wrong (or degraded) during the request `record`.
@@ -361,6 +382,8 @@ mod tests {
                 name: "sell",
                 outcome: None,
             }),
+            photos: 0,
+            photo_processing: Duration::ZERO,
         };
         let line = request_line(&record, 503, UNIX_EPOCH);
         assert!(line.ends_with("}\n") && !line[..line.len() - 1].contains('\n'));

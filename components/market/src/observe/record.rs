@@ -10,6 +10,14 @@
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
+/// A photo processed (`domain::photo_image`), and how long that took.
+pub fn photo_processed(took: Duration) {
+    note(|record| {
+        record.photos += 1;
+        record.photo_processing += took;
+    });
+}
+
 /// What the listing cache did for a request that read the listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheUse {
@@ -52,6 +60,9 @@ pub struct Record {
     pub database_calls: u32,
     pub cache: Option<CacheUse>,
     pub use_case: Option<UseCase>,
+    /// Photos decoded, cleaned, resized and encoded, and the time that took.
+    pub photos: u32,
+    pub photo_processing: Duration,
 }
 
 /// The route of a request no route matched.
@@ -73,6 +84,8 @@ pub fn begin(component: &'static str, request_id: String, method: &str) {
         database_calls: 0,
         cache: None,
         use_case: None,
+        photos: 0,
+        photo_processing: Duration::ZERO,
     };
     CURRENT.with(|current| *current.borrow_mut() = Some(record));
 }

@@ -21,16 +21,33 @@ use crate::storage::{config, sql};
 /// Sends a statement built by `sql::at_least_one_row` (or an aggregate, which always
 /// yields one row) and returns its rows: the only caller of `Connection::query`, so the
 /// request's time in Postgres is measured here.
-fn query(db: &Connection, sql: &str, params: &[ParameterValue]) -> Result<RowSet, AppError> {
+pub(crate) fn query(
+    db: &Connection,
+    sql: &str,
+    params: &[ParameterValue],
+) -> Result<RowSet, AppError> {
+    try_query(db, sql, params).map_err(|error| AppError::from(*error))
+}
+
+/// [`query`], handing back Postgres' own error (for a caller that tells some apart).
+pub(crate) fn try_query(
+    db: &Connection,
+    sql: &str,
+    params: &[ParameterValue],
+) -> Result<RowSet, Box<spin_sdk::pg4::PgError>> {
     let started = std::time::Instant::now();
     let rows = db.query(sql, params);
     record::database_call(started.elapsed());
-    Ok(rows?)
+    rows.map_err(Box::new)
 }
 
 /// Sends a statement that yields no rows (`execute` is not affected by the zero-row
 /// hang of `query`), timed like [`query`].
-fn execute(db: &Connection, sql: &str, params: &[ParameterValue]) -> Result<(), AppError> {
+pub(crate) fn execute(
+    db: &Connection,
+    sql: &str,
+    params: &[ParameterValue],
+) -> Result<(), AppError> {
     let started = std::time::Instant::now();
     let done = db.execute(sql, params);
     record::database_call(started.elapsed());

@@ -5,5 +5,7 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod pg_errors;
+pub mod photo_blobs;
+pub mod photos;
 pub mod rows;
 pub mod sql;

@@ -35,6 +35,16 @@ fn is_transport_failure(text: &str) -> bool {
         .any(|kind| text.contains(kind))
 }
 
+/// Whether a statement broke a unique constraint (SQLSTATE 23505), e.g. two writes
+/// racing for the same place.
+pub fn is_unique_violation(error: &PgError) -> bool {
+    match error {
+        PgError::QueryFailed(QueryError::DbError(db)) => db.code == "23505",
+        PgError::QueryFailed(QueryError::Text(detail)) => sqlstate_in_text(detail) == Some("23505"),
+        _ => false,
+    }
+}
+
 impl From<PgError> for AppError {
     fn from(error: PgError) -> Self {
         match error {

@@ -115,6 +115,14 @@ impl Row<'_> {
         }
     }
 
+    pub fn optional_binary(&self, name: &str) -> Result<Option<&[u8]>, AppError> {
+        match self.value(name)? {
+            DbValue::Binary(value) => Ok(Some(value)),
+            DbValue::DbNull => Ok(None),
+            _ => Err(self.unexpected(name, "bytes or null")),
+        }
+    }
+
     pub fn text(&self, name: &str) -> Result<String, AppError> {
         self.optional_text(name)?
             .map(str::to_owned)
@@ -155,6 +163,11 @@ impl TryFrom<&Row<'_>> for Item {
             seller_id: row.optional_int64("seller_id")?,
             seller_name: row.optional_text("seller_name")?.map(str::to_owned),
             withdrawn: row.boolean("withdrawn")?,
+            photos: match row.optional_text("photos")? {
+                Some(json) => serde_json::from_str(json)
+                    .map_err(|error| AppError::Internal(format!("photos of an item: {error}")))?,
+                None => Vec::new(),
+            },
         })
     }
 }

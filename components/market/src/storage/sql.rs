@@ -82,11 +82,14 @@ fn item_fields(table: &str) -> String {
         "{table}.id, {table}.name, {table}.quantity, {table}.price_cents, \
          {table}.description, {table}.date_added AT TIME ZONE 'UTC' AS date_added, \
          {table}.seller_id, {table}.withdrawn_at IS NOT NULL AS withdrawn, \
-         (SELECT display_name FROM accounts WHERE accounts.id = {table}.seller_id) AS seller_name"
+         (SELECT display_name FROM accounts WHERE accounts.id = {table}.seller_id) AS seller_name, \
+         {} AS photos",
+        crate::storage::photos::photos_json(&format!("{table}.id"))
     )
 }
 const ITEM_COLUMNS: &str = "found.id, found.name, found.quantity, found.price_cents, \
-     found.description, found.date_added, found.seller_id, found.withdrawn, found.seller_name";
+     found.description, found.date_added, found.seller_id, found.withdrawn, found.seller_name, \
+     found.photos";
 /// What `RETURNING` must hand on for [`item_fields`] to read a written row.
 const ITEM_RETURNING: &str =
     "id, name, quantity, price_cents, description, date_added, seller_id, withdrawn_at";
@@ -103,7 +106,7 @@ const PURCHASE_COLUMNS: &str = "found.id, found.item_id, found.quantity, found.r
 /// This is the rule of spinframework/spin#3671 in one place: Spin 4.0 never answers a
 /// `query` that yields no rows, and a one-row table left-joined to anything yields at
 /// least one row. A padding row has NULL in every column of `found`.
-fn at_least_one_row(columns: &str, found: &str) -> String {
+pub(crate) fn at_least_one_row(columns: &str, found: &str) -> String {
     format!("SELECT {columns} FROM (SELECT 1) AS one LEFT JOIN ({found}) AS found ON true")
 }
 

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod buy;
 pub mod listing;
+pub mod photos;
 pub mod sell;
 
 /// The same key reused for another request: refused, whatever the form or API.

@@ -16,6 +16,7 @@ use crate::storage::db::OwnPage;
 use crate::web::cookies::Notice;
 use crate::web::csrf::CSRF_FIELD;
 use crate::web::form::PostedForm;
+use crate::web::photo_views;
 use crate::web::views::{Header, labelled_field, layout, listed_on, notice, paths};
 
 /// The query parameter of the cursor of an older page of someone's records.
@@ -331,6 +332,8 @@ pub struct EditView<'a> {
     pub currency: &'a Currency,
     pub csrf_token: &'a str,
     pub header: Header<'a>,
+    /// Why the last change to its photos was refused.
+    pub photo_problem: Option<&'a str>,
 }
 
 /// `/items/{id}/edit`: change stock, price and description (the name stays).
@@ -365,6 +368,7 @@ pub fn edit_item_page(view: &EditView) -> Markup {
             }))
             button type="submit" { "Save changes" }
         }
+        (photo_views::manager(item, view.csrf_token, view.photo_problem))
         p { a href={ "/items/" (item.id) } { "Back to the item" } }
     };
     layout(&title, &view.header, content)

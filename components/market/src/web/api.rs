@@ -178,6 +178,7 @@ pub fn item_json(item: &Item, currency: &Currency) -> Value {
         "date_added": item.date_added,
         "seller": item.seller_name,
         "withdrawn": item.withdrawn,
+        "photos": item.photos,
     })
 }
 

@@ -4,6 +4,7 @@
 //! request id; clients only ever see the fixed texts below and that id as a reference.
 
 use crate::domain::error::AppError;
+use crate::domain::photo::Refusal;
 use crate::observe::{log, record};
 use crate::web::http::{self, Method, Response, StatusCode};
 use crate::web::views;
@@ -31,6 +32,9 @@ impl AppError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Photo(Refusal::Unsupported(_)) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Photo(Refusal::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Photo(Refusal::Unusable(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -69,6 +73,7 @@ impl AppError {
                 "The request body is larger than {} KiB.",
                 http::MAX_BODY_BYTES / 1024
             ),
+            Self::Photo(refusal) => refusal.message().to_owned(),
             Self::Unavailable(_) => "The marketplace is briefly unavailable. \
                                      Please try again in a few seconds."
                 .into(),

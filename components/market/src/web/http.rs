@@ -1,6 +1,8 @@
 //! The request and response the components work with, independent of Spin's bindings so
 //! that handlers and views can be tested natively, plus the headers every response needs.
 
+use std::io::Read as _;
+
 use http::HeaderMap;
 pub use http::{HeaderValue, Method, StatusCode, header};
 use maud::Markup;
@@ -18,6 +20,9 @@ pub enum Body {
     TooLarge,
     /// The client went away or broke the stream while sending.
     Unreadable,
+    /// Not read by the bridge: a streaming component reads it itself
+    /// (`web::spin::serve_streaming`).
+    Unread,
 }
 
 /// An incoming request, fully read (up to the body limit).
@@ -94,6 +99,35 @@ impl Request {
             Body::Unreadable => Err(AppError::BadRequest(
                 "The request body could not be read.".into(),
             )),
+            Body::Unread => Err(AppError::Internal(
+                "a streamed request's body was asked for whole".into(),
+            )),
+        }
+    }
+
+    /// This request with its body read from `body`, up to [`MAX_BODY_BYTES`] (a form of a
+    /// streaming component that holds no file).
+    pub fn with_body_from(&self, body: &mut dyn std::io::Read) -> Self {
+        let declared_too_large = self
+            .header(header::CONTENT_LENGTH.as_str())
+            .and_then(|length| length.parse::<u64>().ok())
+            .is_some_and(|length| length > MAX_BODY_BYTES as u64);
+        let mut bytes = Vec::new();
+        let body = if declared_too_large {
+            Body::TooLarge
+        } else {
+            match (&mut *body)
+                .take(MAX_BODY_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+            {
+                Ok(_) if bytes.len() > MAX_BODY_BYTES => Body::TooLarge,
+                Ok(_) => Body::Complete(bytes),
+                Err(_) => Body::Unreadable,
+            }
+        };
+        Self {
+            body,
+            ..self.clone()
         }
     }
 
@@ -174,6 +208,11 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response {
 /// A JSON document already serialised (e.g. read from the cache).
 pub fn json_text(status: StatusCode, text: String) -> Response {
     response(status, "application/json", text.into_bytes())
+}
+
+/// Bytes of `content_type` (a photo), with the headers every response carries.
+pub fn bytes(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+    response(status, content_type, body)
 }
 
 /// A static asset shipped inside a component.

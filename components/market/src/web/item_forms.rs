@@ -179,6 +179,7 @@ pub fn edit_page(request: &Request, id: ItemId) -> Result<Response, AppError> {
         &FieldErrors::default(),
         token,
         seller,
+        None,
     )?;
     visitor.write(&mut response);
     Ok(response)
@@ -209,18 +210,22 @@ pub fn edit_from_form(request: &Request, id: ItemId) -> Result<Response, AppErro
                 &errors,
                 &token,
                 &seller,
+                None,
             )
         }
     }
 }
 
-fn render_edit(
+/// The edit page of `item` with `form` and its `errors`, and why the last photo change
+/// was refused (`photo_problem`).
+pub fn render_edit(
     status: StatusCode,
     item: &crate::domain::item::Item,
     form: &PostedForm,
     errors: &FieldErrors,
     token: &CsrfToken,
     seller: &crate::domain::account::Person,
+    photo_problem: Option<&str>,
 ) -> Result<Response, AppError> {
     Ok(http::html(
         status,
@@ -231,6 +236,7 @@ fn render_edit(
             currency: &config::currency()?,
             csrf_token: token.as_str(),
             header: pages::header(Some(seller), Some(token)),
+            photo_problem,
         }),
     ))
 }

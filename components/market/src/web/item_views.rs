@@ -1,6 +1,7 @@
 //! An item's own page: the item, its seller's controls for its seller, and its buy
 //! control (`visitor_forms`).
 
+use crate::web::photo_views;
 use maud::{Markup, html};
 
 use crate::domain::item::{Currency, Item};
@@ -31,6 +32,7 @@ pub fn item_page(view: &ItemView) -> Markup {
         (notice(view.visitor.notice))
         article.item-page aria-labelledby="item-name" {
             h1 #item-name { (item.name) }
+            (photo_views::gallery(item))
             @if item.withdrawn {
                 p.alert #withdrawn role="status" {
                     "This item was withdrawn by its seller: it is no longer for sale."
@@ -42,7 +44,7 @@ pub fn item_page(view: &ItemView) -> Markup {
             (listed_by(item))
             @if let (true, false, Some((csrf_token, _))) = (view.is_seller, item.withdrawn, view.visitor.forms.tokens()) {
                 div.seller-actions {
-                    a href={ "/items/" (item.id) "/edit" } { "Change price, stock or description" }
+                    a href={ "/items/" (item.id) "/edit" } { "Change price, stock, description or photos" }
                     form method="post" action={ "/items/" (item.id) "/withdraw" } {
                         input type="hidden" name=(CSRF_FIELD) value=(csrf_token);
                         button type="submit" { "Withdraw this listing" }

@@ -31,12 +31,37 @@ pub async fn serve(
     out: ResponseOutparam,
     handle: impl FnOnce(&Request) -> Response,
 ) {
-    assets::use_stylesheet(component.stylesheet);
     let request = read_request(incoming).await;
+    answer(component, &request, out, handle);
+}
+
+/// Like [`serve`], for a component whose requests carry photos: the body is left unread
+/// ([`Body::Unread`]) and `handle` reads it from the stream it is given, as far as it
+/// needs, so one large upload is never held whole beside the next.
+pub fn serve_streaming(
+    component: Component,
+    incoming: IncomingRequest,
+    out: ResponseOutparam,
+    handle: impl FnOnce(&Request, &mut dyn std::io::Read) -> Response,
+) {
+    let request = read_head(&incoming, Body::Unread);
+    let mut body = BodyReader::new(&incoming);
+    answer(component, &request, out, |request| {
+        handle(request, &mut body)
+    });
+}
+
+fn answer(
+    component: Component,
+    request: &Request,
+    out: ResponseOutparam,
+    handle: impl FnOnce(&Request) -> Response,
+) {
+    assets::use_stylesheet(component.stylesheet);
     let id = request_id::from_header(request.header(REQUEST_ID_HEADER));
     record::begin(component.name, id.clone(), request.method.as_str());
-    let mut response = handle(&request);
-    if http::arrived_over_https(&request) {
+    let mut response = handle(request);
+    if http::arrived_over_https(request) {
         response = http::secure_for_https(response);
     }
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -52,7 +77,74 @@ pub async fn serve(
     log::request_ended(status);
 }
 
+/// A request's body as a blocking `Read`, in reads of at most 64 KiB: what a streaming
+/// component gets instead of the whole body.
+struct BodyReader {
+    // The stream must be dropped before the body it came from.
+    stream: Option<wasi::io::streams::InputStream>,
+    _body: Option<Box<dyn std::any::Any>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl BodyReader {
+    fn new(incoming: &IncomingRequest) -> Self {
+        let body = incoming.consume().ok();
+        let stream = body.as_ref().and_then(|body| body.stream().ok());
+        Self {
+            stream,
+            _body: body.map(|body| Box::new(body) as Box<dyn std::any::Any>),
+            chunk: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl Drop for BodyReader {
+    fn drop(&mut self) {
+        self.stream.take();
+    }
+}
+
+impl std::io::Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.chunk.len() {
+            let Some(stream) = &self.stream else {
+                return Err(std::io::Error::other("the request body cannot be read"));
+            };
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Err(wasi::io::streams::StreamError::Closed) => return Ok(0),
+                Err(error) => return Err(std::io::Error::other(format!("{error:?}"))),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 async fn read_request(incoming: IncomingRequest) -> Request {
+    let head = read_head(&incoming, Body::Unread);
+    let declared_too_large = head
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64);
+    let body = if declared_too_large {
+        Body::TooLarge
+    } else {
+        read_body(incoming).await
+    };
+    Request { body, ..head }
+}
+
+/// The request line and headers, with `body`.
+fn read_head(incoming: &IncomingRequest, body: Body) -> Request {
     let method = Method::from(incoming.method());
     let path_with_query = incoming.path_with_query().unwrap_or_else(|| "/".into());
     let authority = incoming.authority();
@@ -65,15 +157,6 @@ async fn read_request(incoming: IncomingRequest) -> Request {
             headers.append(name, value);
         }
     }
-    let declared_too_large = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|length| length > MAX_BODY_BYTES as u64);
-    let body = if declared_too_large {
-        Body::TooLarge
-    } else {
-        read_body(incoming).await
-    };
     Request::new(method, &path_with_query, headers, body).with_authority(authority)
 }
 

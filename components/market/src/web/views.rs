@@ -20,6 +20,7 @@ use crate::web::cookies::Notice;
 use crate::web::csrf::CSRF_FIELD;
 use crate::web::form::{BuyFormPage, SellForm};
 use crate::web::http::StatusCode;
+use crate::web::photo_views;
 use crate::web::visitor_forms::{Visitor, buy_form, form_guards};
 
 /// Who the page is for, as its header shows it.
@@ -122,7 +123,7 @@ pub fn listing_section(view: &ListingView) -> Markup {
                 p.empty { (empty_listing_text(view.listing, older)) }
             } @else {
                 @let origin = BuyFormPage::Listing(view.listing.clone(), view.before);
-                ol.items { @for item in &view.page.items { (item_card(view, item, &origin)) } }
+                ol.items { @for (position, item) in view.page.items.iter().enumerate() { (item_card(view, item, position, &origin)) } }
             }
             nav.pagination aria-label="Pages and filters" {
                 @if older { a href=(view.listing.page_path(None)) { "Newest items" } }
@@ -260,7 +261,7 @@ fn sell_form(view: &HomeView, tokens: (&str, &str)) -> Markup {
     let invalid = |name: &str| errors.get(name).map(|_| "true");
     let described = |name: &str| errors.get(name).map(|_| format!("{name}-error"));
     html! {
-        form #sell-form method="post" action="/items" novalidate {
+        form #sell-form method="post" action="/items" enctype="multipart/form-data" novalidate {
             (form_guards(tokens, None))
             (labelled_field(field::NAME, "Name", errors, html! {
                 input #name type="text" name=(field::NAME) value=(form.name)
@@ -283,6 +284,7 @@ fn sell_form(view: &HomeView, tokens: (&str, &str)) -> Markup {
                     aria-invalid=[invalid(field::DESCRIPTION)]
                     aria-describedby=[described(field::DESCRIPTION)] { (form.description) }
             }))
+            (photo_views::photos_input(errors))
             button type="submit" { "List item" }
         }
     }
@@ -316,7 +318,7 @@ pub(crate) fn stock_text(quantity: i32) -> String {
 }
 
 /// An item of the listing, with its buy control answering back to `origin`.
-fn item_card(view: &ListingView, item: &Item, origin: &BuyFormPage) -> Markup {
+fn item_card(view: &ListingView, item: &Item, position: usize, origin: &BuyFormPage) -> Markup {
     let buy_error = view
         .visitor
         .buy_error
@@ -324,6 +326,7 @@ fn item_card(view: &ListingView, item: &Item, origin: &BuyFormPage) -> Markup {
         .map(|(_, message)| message);
     html! {
         li.item #{ "item-" (item.id) } {
+            (photo_views::card_cover(item, position))
             h3 { a href={ "/items/" (item.id) } { (item.name) } }
             p.price { (view.currency.format(item.price())) }
             p.stock.sold-out[item.quantity == 0] { (stock_text(item.quantity)) }
@@ -383,6 +386,7 @@ pub(crate) mod tests {
             seller_id: Some(1),
             seller_name: Some("Ada".into()),
             withdrawn: false,
+            photos: Vec::new(),
         }
     }
 
