@@ -25,6 +25,8 @@ mod nothing_found;
 mod observability;
 mod openapi;
 mod pages;
+mod photo_access;
+mod photo_edge;
 mod photos;
 mod replicas;
 mod shop;
