@@ -2,6 +2,7 @@
 //! components, throwaway PostgreSQL clusters and Redis servers, the project's nginx config under the real
 //! nginx, and a small HTTP client.
 
+pub mod browser;
 pub mod cluster;
 pub mod compose;
 pub mod forms;

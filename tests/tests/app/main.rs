@@ -5,6 +5,7 @@ mod accounts;
 mod api;
 mod authorization;
 mod browser;
+mod browser_photos;
 mod buying;
 mod cache;
 mod compose;
