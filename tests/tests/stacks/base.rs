@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use chrono::DateTime;
-use hyper::StatusCode;
+use hyper::{Method, StatusCode};
 use market_tests::compose::{Stack, all_volumes, service_of};
 use market_tests::forms::FilledForm;
 use market_tests::testing::{assert_no_internals, json_lines, project_dir, send_to};
@@ -161,6 +162,43 @@ async fn a_program_uses_the_api(stack: &Stack) {
         .unwrap();
     assert_eq!(sold_out.status, StatusCode::CONFLICT);
     assert_eq!(sold_out.json()["error"], "This item is sold out.");
+}
+
+/// A seller's program uploads a phone photo through nginx; the item lists it, and the
+/// photo comes back from the stack (the second time from nginx's cache) as the JPEG the
+/// URL names, upright and without the phone's metadata.
+async fn a_photo_goes_up_and_comes_back(stack: &Stack) {
+    let id = list_by_api(stack, "Photographed lamp", 1).await["id"]
+        .as_i64()
+        .unwrap();
+    let bearer = stack.shopper().await.unwrap().bearer();
+    let phone = market_tests::images::phone_jpeg(4032, 3024, 6, true);
+    let uploaded = send_to(
+        stack.addr(),
+        Method::POST,
+        &format!("/api/items/{id}/photos"),
+        &[("content-type", "image/jpeg"), ("authorization", &bearer)],
+        Bytes::from(phone),
+    )
+    .await
+    .unwrap();
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.text());
+    let photo = uploaded.json();
+    assert_eq!(item(stack, id).await["photos"][0], photo);
+    let url = photo["url"].as_str().unwrap();
+    let first = stack.get(url).await.unwrap();
+    let second = stack.get(url).await.unwrap();
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.header("content-type"), Some("image/jpeg"));
+    assert_eq!(second.header("x-cache-status"), Some("HIT"));
+    assert_eq!(second.body, first.body);
+    let hash = url.trim_start_matches("/photos/").trim_end_matches(".jpg");
+    assert_eq!(market::domain::photo::Digest::of(&first.body).as_str(), hash);
+    let shown = market_tests::images::decode(&first.body);
+    assert_eq!((shown.width(), shown.height()), (1200, 1600), "upright");
+    for secret in market_tests::images::SECRETS {
+        assert!(!first.body.windows(secret.len()).any(|w| w == *secret));
+    }
 }
 
 /// An anonymous read is answered from nginx's cache the second time.
@@ -326,6 +364,7 @@ async fn the_stack_comes_up_in_order_serves_people_and_programs_keeps_its_data_a
 
     let id = a_person_sells_and_buys_with_the_forms(&stack).await;
     a_program_uses_the_api(&stack).await;
+    a_photo_goes_up_and_comes_back(&stack).await;
     anonymous_reads_come_from_the_edge_cache(&stack, id).await;
 
     stack.compose(&["down"]).unwrap();
