@@ -16,6 +16,7 @@
 
 mod ceilings;
 mod memory;
+mod photos;
 mod report;
 mod workloads;
 mod wrk;
@@ -140,6 +141,8 @@ async fn start_floor(cluster: &PgCluster, db_url: &str) -> anyhow::Result<Stack>
 pub struct Stock {
     pub hot: i64,
     pub spread_first: i64,
+    /// A photo's thumbnail (`photos::upload_photos`), once the app is up.
+    pub thumbnail: String,
 }
 
 /// How many items the spread buy workload picks from.
@@ -171,14 +174,21 @@ async fn seed(cluster: &PgCluster) -> anyhow::Result<(String, Stock)> {
         bail!("the spread stock's ids are not consecutive");
     }
     db.batch_execute("VACUUM ANALYZE").await?;
-    Ok((db_url, Stock { hot, spread_first }))
+    Ok((
+        db_url,
+        Stock {
+            hot,
+            spread_first,
+            thumbnail: String::new(),
+        },
+    ))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = options()?;
     let cluster = PgCluster::start_with_max_connections(MAX_CONNECTIONS)?;
-    let (db_url, stock) = seed(&cluster).await?;
+    let (db_url, mut stock) = seed(&cluster).await?;
     if options.memory {
         return measure_memory(&cluster, &db_url, &stock, options.duration).await;
     }
@@ -193,8 +203,11 @@ async fn main() -> anyhow::Result<()> {
         Some(_) => None,
         None => Some(start_floor(&cluster, &db_url).await?),
     };
+    let (thumbnail, uploads) = photos::upload_photos(&stack.url, stack.spin.as_ref()).await?;
+    stock.thumbnail = thumbnail;
     let workloads = Workload::all(&stock);
     let mut report = Report::new(&stack.url, options.duration, options.repeats);
+    report.photo_uploads = uploads;
 
     // Warm up: compile paths, fill pools.
     for workload in &workloads {

@@ -39,6 +39,7 @@ impl Kind {
 /// The names of the workloads the signed-in comparison reads.
 pub const ANONYMOUS_BROWSE: &str = "browse (GET /)";
 pub const SIGNED_IN_BROWSE: &str = "browse, signed in (GET / with a session)";
+pub const THUMBNAIL: &str = "cached thumbnail (GET /photos/<sha256>.jpg)";
 
 /// One kind of request, as wrk sends it.
 pub struct Workload {
@@ -102,7 +103,7 @@ impl Workload {
     }
 
     pub fn all(stock: &Stock) -> Vec<Self> {
-        vec![
+        let mut all = vec![
             Self::get("browse (GET /)", Kind::Browse, "/"),
             Self {
                 headers: vec![("cookie", shopper().session_cookie())],
@@ -144,7 +145,12 @@ impl Workload {
                 r#"{"quantity":1}"#,
             ),
             Self::sign_in(),
-        ]
+        ];
+        if !stock.thumbnail.is_empty() {
+            // A photo at its hashed URL, as every visitor's browser asks for it.
+            all.push(Self::get(THUMBNAIL, Kind::Floor, &stock.thumbnail));
+        }
+        all
     }
 
     /// The path of the `n`th request: for a buy, that of the item it buys (wrk picks
