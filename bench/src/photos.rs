@@ -60,12 +60,19 @@ pub async fn upload_photos(
         )
         .await?;
         let wall = started.elapsed();
-        anyhow::ensure!(response.status == StatusCode::CREATED, "{}", response.text());
+        anyhow::ensure!(
+            response.status == StatusCode::CREATED,
+            "{}",
+            response.text()
+        );
         thumbnail = response.json()["thumbnail_url"]
             .as_str()
             .context("a thumbnail URL")?
             .to_owned();
-        let id = response.header("x-request-id").unwrap_or_default().to_owned();
+        let id = response
+            .header("x-request-id")
+            .unwrap_or_default()
+            .to_owned();
         // The log line is written as the request ends: give it a moment.
         tokio::time::sleep(Duration::from_millis(100)).await;
         let line = spin.and_then(|spin| {

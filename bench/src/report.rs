@@ -270,15 +270,18 @@ impl Report {
             out,
             "A 12-megapixel phone JPEG (4032 × 3024, ~5 MB, EXIF orientation 6, GPS) through nginx's `POST /api/items/{{id}}/photos`, one at a time: decoded at half size, turned upright, cut to 1600 px and a 400 × 300 thumbnail, re-encoded, stored. Processing and memory are the upload's log line (`photo_us`, and `memory_kib`, the instance's linear memory, its peak).\n"
         )?;
-        writeln!(out, "| upload | through nginx ms | processing in Spin ms | instance memory MiB |")?;
+        writeln!(
+            out,
+            "| upload | through nginx ms | processing in Spin ms | instance memory MiB |"
+        )?;
         writeln!(out, "| ---: | ---: | ---: | ---: |")?;
         for (n, upload) in self.photo_uploads.iter().enumerate() {
-            let processing = upload
-                .processing
-                .map_or("–".to_owned(), |took| format!("{:.0}", took.as_secs_f64() * 1000.0));
-            let memory = upload
-                .memory_kib
-                .map_or("–".to_owned(), |kib| format!("{:.1}", kib as f64 / 1024.0));
+            let processing = upload.processing.map_or("–".to_owned(), |took| {
+                format!("{:.0}", took.as_secs_f64() * 1000.0)
+            });
+            let memory = upload.memory_kib.map_or("–".to_owned(), |kib| {
+                format!("{:.1}", kib as f64 / 1024.0)
+            });
             writeln!(
                 out,
                 "| {} | {:.0} | {processing} | {memory} |",

@@ -193,7 +193,10 @@ async fn a_photo_goes_up_and_comes_back(stack: &Stack) {
     assert_eq!(second.header("x-cache-status"), Some("HIT"));
     assert_eq!(second.body, first.body);
     let hash = url.trim_start_matches("/photos/").trim_end_matches(".jpg");
-    assert_eq!(market::domain::photo::Digest::of(&first.body).as_str(), hash);
+    assert_eq!(
+        market::domain::photo::Digest::of(&first.body).as_str(),
+        hash
+    );
     let shown = market_tests::images::decode(&first.body);
     assert_eq!((shown.width(), shown.height()), (1200, 1600), "upright");
     for secret in market_tests::images::SECRETS {

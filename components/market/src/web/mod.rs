@@ -14,6 +14,7 @@ pub mod http;
 pub mod item_forms;
 pub mod item_views;
 pub mod multipart;
+pub mod multipart_headers;
 pub mod pages;
 pub mod paths;
 pub mod photo_api;
