@@ -123,9 +123,10 @@ impl Nginx {
         }
         if !options.rate_limit {
             for line in LOAD_LIMIT_LINES {
+                // Every location that sets a limit_conn of its own repeats the others.
                 ensure!(
-                    site.matches(line).count() == 1,
-                    "conf.d/default.conf must contain `{line}` once"
+                    site.contains(line),
+                    "conf.d/default.conf must contain `{line}`"
                 );
                 site = site.replace(line, "");
             }

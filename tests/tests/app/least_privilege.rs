@@ -25,6 +25,11 @@ async fn the_app_role_cannot_create_run_programs_read_secrets_or_destroy() {
             "no access to password hashes",
         ),
         ("DELETE FROM items", "no DELETE on items"),
+        (
+            "UPDATE photo_blobs SET bytes = '\\x00'",
+            "stored photo bytes never change: no UPDATE on photo_blobs",
+        ),
+        ("TRUNCATE item_photos", "no TRUNCATE"),
         ("DROP TABLE purchases", "not the owner"),
         ("ALTER TABLE items ADD COLUMN x int", "not the owner"),
         ("CREATE ROLE intruder SUPERUSER", "no CREATEROLE"),

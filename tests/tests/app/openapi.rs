@@ -79,7 +79,10 @@ async fn the_running_app_matches_its_description_under_schemathesis() {
     let location = format!("http://{}{OPENAPI_PATH}", nginx.addr);
     let authorization = format!("Authorization: {}", shopper().bearer());
     let run = tokio::task::spawn_blocking(move || {
+        let config = market_tests::testing::project_dir().join("tests/schemathesis.toml");
         Command::new("schemathesis")
+            .arg("--config-file")
+            .arg(config)
             .args(["run", &location, "--header", &authorization])
             .args(["--checks", "all"])
             // The one check whose premise the product rejects on purpose: a withdrawn

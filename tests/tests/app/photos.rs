@@ -729,3 +729,40 @@ async fn the_largest_photos_the_rules_accept_fit_in_the_memory_cap() {
         );
     }
 }
+
+/// PNGs of every colour type a PNG may have: grey, grey with transparency, colour with
+/// transparency, and a palette; each is taken and shown on white.
+#[tokio::test]
+async fn every_kind_of_png_is_taken() {
+    use image::ImageEncoder;
+    let app = spawn_app().await;
+    let seller = app.add_person("Greys").await;
+    let item = list_as(&app, &seller, "Greyscale print").await;
+    let encode = |raw: &[u8], colour: image::ExtendedColorType| {
+        let mut png = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut png)
+            .write_image(raw, 3, 2, colour)
+            .unwrap();
+        png
+    };
+    let cases = [
+        (
+            "grey",
+            encode(&[0, 50, 100, 150, 200, 250], image::ExtendedColorType::L8),
+        ),
+        (
+            "grey with alpha",
+            encode(&[9; 12], image::ExtendedColorType::La8),
+        ),
+        ("colour with alpha", images::png_with_alpha(300, 200)),
+    ];
+    for (what, png) in cases {
+        let response = upload(&app, &seller, item, "image/png", &png).await;
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "{what}: {}",
+            response.text()
+        );
+    }
+}

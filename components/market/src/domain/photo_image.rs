@@ -193,9 +193,10 @@ fn animated(name: &str) -> Refusal {
 }
 
 /// Rows of `channels` bytes a pixel (grey, grey+alpha, RGB, RGBA), `line` bytes apart,
-/// made RGB in the same buffer, transparency laid on white.
+/// made RGB, transparency laid on white: in the same buffer for 3 or 4 bytes a pixel (each
+/// pixel is written at or before where it was read), in a new one for grey.
 fn to_rgb(
-    mut pixels: Vec<u8>,
+    pixels: Vec<u8>,
     width: u32,
     height: u32,
     channels: usize,
@@ -209,14 +210,18 @@ fn to_rgb(
         let (value, alpha) = (u32::from(value), u32::from(alpha));
         ((value * alpha + 255 * (255 - alpha) + 127) / 255) as u8
     };
-    // Each pixel is written at or before where it was read, so one pass in place works.
+    let mut pixels = pixels;
+    let mut grey_source = Vec::new();
+    if channels < 3 {
+        grey_source = std::mem::replace(&mut pixels, vec![0; w * h * 3]);
+    }
     let mut out = 0;
     for row in 0..h {
         for column in 0..w {
             let at = row * line + column * channels;
             let rgb = match channels {
-                1 => [pixels[at]; 3],
-                2 => [on_white(pixels[at], pixels[at + 1]); 3],
+                1 => [grey_source[at]; 3],
+                2 => [on_white(grey_source[at], grey_source[at + 1]); 3],
                 3 => [pixels[at], pixels[at + 1], pixels[at + 2]],
                 _ => {
                     let alpha = pixels[at + 3];
@@ -354,9 +359,15 @@ mod tests {
     }
 
     #[test]
-    fn transparency_is_laid_on_white() {
+    fn transparency_is_laid_on_white_and_grey_becomes_rgb() {
         let image = to_rgb(vec![0, 0, 0, 0, 255, 0, 0, 255], 2, 1, 4, 8).unwrap();
         assert_eq!(image.get_pixel(0, 0).0, [255, 255, 255]);
         assert_eq!(image.get_pixel(1, 0).0, [255, 0, 0]);
+        // Grey rows padded to 4 bytes (a PNG line), and grey with alpha.
+        let grey = to_rgb(vec![10, 20, 30, 0, 40, 50, 60, 0], 3, 2, 1, 4).unwrap();
+        assert_eq!(grey.get_pixel(2, 1).0, [60, 60, 60]);
+        let grey_alpha = to_rgb(vec![0, 0, 100, 255], 2, 1, 2, 4).unwrap();
+        assert_eq!(grey_alpha.get_pixel(0, 0).0, [255, 255, 255]);
+        assert_eq!(grey_alpha.get_pixel(1, 0).0, [100, 100, 100]);
     }
 }

@@ -129,14 +129,23 @@ fn parse_change(body: &[u8]) -> Result<(Option<i32>, Option<String>), AppError> 
     }
     let position = match object.get("position") {
         None | Some(Value::Null) => None,
-        Some(value) => Some(
-            value
-                .as_i64()
-                .filter(|position| (0..photo::MAX_PHOTOS_PER_ITEM as i64).contains(position))
-                .ok_or_else(|| {
-                    bad("\"position\" must be a whole number from 0 (the cover) to 7.")
-                })? as i32,
-        ),
+        Some(value) => {
+            // A whole number, also written with a zero fraction (`3.0`), as JSON Schema's
+            // `integer` has it.
+            let whole = value.as_i64().or_else(|| {
+                value
+                    .as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                    .map(|f| f as i64)
+            });
+            Some(
+                whole
+                    .filter(|position| (0..photo::MAX_PHOTOS_PER_ITEM as i64).contains(position))
+                    .ok_or_else(|| {
+                        bad("\"position\" must be a whole number from 0 (the cover) to 7.")
+                    })? as i32,
+            )
+        }
     };
     let description = match object.get("description") {
         None | Some(Value::Null) => None,
@@ -185,5 +194,44 @@ pub fn serve(request: &Request, digest: &Digest) -> Result<Response, AppError> {
 impl From<serde_json::Error> for AppError {
     fn from(error: serde_json::Error) -> Self {
         AppError::Internal(format!("JSON of a photo: {error}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_takes_a_whole_position_and_a_description_and_nothing_else() {
+        assert_eq!(
+            parse_change(br#"{"position": 2, "description": "Side"}"#).unwrap(),
+            (Some(2), Some("Side".to_owned()))
+        );
+        assert_eq!(
+            parse_change(br#"{"position": 3.0}"#).unwrap(),
+            (Some(3), None)
+        );
+        assert_eq!(
+            parse_change(br#"{"position": null}"#).unwrap(),
+            (None, None)
+        );
+        for wrong in [
+            r#"{"position": 8}"#,
+            r#"{"position": -1}"#,
+            r#"{"position": 1.5}"#,
+            r#"{"position": "1"}"#,
+            r#"{"description": 5}"#,
+            r#"{"colour": "red"}"#,
+            r#"[]"#,
+            "not json",
+        ] {
+            assert!(parse_change(wrong.as_bytes()).is_err(), "{wrong}");
+        }
+        assert_eq!(
+            digest_in_path(&format!("/photos/{}.jpg", "a".repeat(64))).map(|d| d.url()),
+            Some(format!("/photos/{}.jpg", "a".repeat(64)))
+        );
+        assert!(digest_in_path("/photos/../../etc/passwd.jpg").is_none());
+        assert!(digest_in_path(&format!("/photos/{}.png", "a".repeat(64))).is_none());
     }
 }
