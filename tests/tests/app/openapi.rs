@@ -90,7 +90,11 @@ async fn the_running_app_matches_its_description_under_schemathesis() {
             // records keep it), so "deleted means gone" does not hold here.
             .args(["--exclude-checks", "use_after_free"])
             .args(["--phases", "examples,coverage,fuzzing,stateful"])
-            .args(["--max-examples", "100", "--seed", "25", "--workers", "2"])
+            // One worker: with two, CPython 3.11's `ast` (which Hypothesis calls to
+            // describe its strategies) raced between the threads once under the full suite's
+            // load ("AST constructor recursion depth mismatch", a Runtime Error of the tool
+            // on POST /api/items/{id}/buy, not an answer of the app).
+            .args(["--max-examples", "100", "--seed", "25", "--workers", "1"])
             .args(["--request-timeout", "15"])
             .env("NO_COLOR", "1")
             .output()
