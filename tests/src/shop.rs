@@ -10,7 +10,7 @@ use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use serde_json::json;
 
-use crate::testing::{TestApp, TestResponse, send_to, shopper};
+use crate::testing::{TestApp, TestResponse, merchant, send_to, shopper};
 
 /// An item as a program lists it through the API: valid, with any field changed.
 #[derive(Debug, Clone)]
@@ -57,9 +57,20 @@ impl ApiItem {
         .to_string()
     }
 
-    /// Lists it through the API (which must answer 201) and returns the stored item.
+    /// Lists it through the API as the [`merchant`] (which must answer 201) and returns
+    /// the stored item.
     pub async fn list(&self, app: &TestApp) -> serde_json::Value {
-        let response = app.post_json("/api/items", &self.json()).await;
+        let response = app
+            .send(
+                Method::POST,
+                "/api/items",
+                &[
+                    ("content-type", "application/json"),
+                    ("authorization", &merchant().bearer()),
+                ],
+                self.json(),
+            )
+            .await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
         response.json()
     }

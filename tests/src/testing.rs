@@ -73,11 +73,13 @@ pub async fn spawn_app_on_cluster(cluster: PgCluster) -> TestApp {
     test_app
 }
 
-/// A fresh, migrated database in the cluster at `admin_url`, with the [`shopper`] in it;
-/// its connection string.
+/// A fresh, migrated database in the cluster at `admin_url`, with the [`shopper`] and the
+/// [`merchant`] in it; its connection string.
 pub async fn create_database(admin_url: &str) -> String {
     let db_url = create_database_with(admin_url, migrations::MIGRATIONS).await;
-    add_person(&connect(&db_url).await, shopper()).await;
+    let db = connect(&db_url).await;
+    add_person(&db, shopper()).await;
+    add_person(&db, merchant()).await;
     db_url
 }
 
@@ -175,6 +177,13 @@ pub fn json_headers() -> [(&'static str, &'static str); 2] {
 pub fn shopper() -> &'static TestPerson {
     static SHOPPER: OnceLock<TestPerson> = OnceLock::new();
     SHOPPER.get_or_init(|| TestPerson::new("Shopper"))
+}
+
+/// The person every test database has who lists what the tests buy (`shop::ApiItem::list`,
+/// `shop::list_item`): nobody buys their own listing.
+pub fn merchant() -> &'static TestPerson {
+    static MERCHANT: OnceLock<TestPerson> = OnceLock::new();
+    MERCHANT.get_or_init(|| TestPerson::new("Merchant"))
 }
 
 /// Signs a new person named `name` up through the app at `addr` as a browser does (the

@@ -183,6 +183,8 @@ pub enum Bought {
     KeyReused,
     /// The API token is unknown or revoked: nothing was taken.
     UnknownToken,
+    /// The buyer sells it: nobody buys their own listing.
+    OwnListing,
 }
 
 /// A buy: who takes how many units of which item, at the price they were shown (`None`:
@@ -224,6 +226,9 @@ pub fn buy_item(db: &Connection, buy: &BuyRequest) -> Result<Bought, AppError> {
     };
     if row.optional_int64("id")?.is_some() {
         return Purchase::try_from(&row).map(Bought::Purchase);
+    }
+    if row.boolean("own_item")? {
+        return Ok(Bought::OwnListing);
     }
     match (buy.key, row.boolean("key_taken")?) {
         (Some(key), true) => replay_buy(db, buy, key, &request),

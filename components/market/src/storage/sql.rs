@@ -185,15 +185,20 @@ pub fn buy_item_sql(by_token: bool) -> String {
              WHERE id = $1::bigint AND quantity >= $2::integer AND withdrawn_at IS NULL
                AND ($6::bigint IS NULL OR price_cents = $6::bigint)
                AND EXISTS (SELECT FROM writer)
+               AND seller_id IS DISTINCT FROM (SELECT id FROM writer)
                AND ($3::text IS NULL OR EXISTS (SELECT FROM claim))
-             RETURNING id, quantity, price_cents
+             RETURNING id, quantity, price_cents, seller_id
          ), bought AS (
-             INSERT INTO purchases (id, item_id, quantity, remaining, buyer_id, price_cents)
+             INSERT INTO purchases (id, item_id, quantity, remaining, buyer_id, price_cents,
+                                    seller_id)
              OVERRIDING SYSTEM VALUE
              SELECT new_purchase.id, taken.id, $2::integer, taken.quantity, writer.id,
-                    taken.price_cents
+                    taken.price_cents, taken.seller_id
              FROM new_purchase, taken, writer
-             RETURNING id, item_id, quantity, remaining, price_cents, purchased_at
+             RETURNING id, item_id, quantity, remaining, price_cents, purchased_at, seller_id
+         ), order_to_ship AS (
+             INSERT INTO notices (account_id, kind, order_id)
+             SELECT seller_id, 'order_to_ship', id FROM bought WHERE seller_id IS NOT NULL
          ), {}",
         writer(by_token, 5),
         claimed_request(4),
@@ -204,6 +209,8 @@ pub fn buy_item_sql(by_token: bool) -> String {
         "(SELECT id FROM writer) AS writer_id,
          $3::text IS NOT NULL AND EXISTS (SELECT FROM writer)
              AND NOT EXISTS (SELECT FROM claim) AS key_taken,
+         coalesce((SELECT seller_id FROM items WHERE id = $1::bigint)
+                  = (SELECT id FROM writer), false) AS own_item,
          {}, {PURCHASE_COLUMNS}",
         item_state("$1::bigint")
     );

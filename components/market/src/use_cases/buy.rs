@@ -48,6 +48,12 @@ pub fn buy(buy: &BuyRequest, currency: &Currency) -> Result<Purchase, AppError> 
             return refused("too_few_left", format!("Only {left} left in stock."));
         }
         db::Bought::KeyReused => return refused("key_reused", KEY_REUSED.into()),
+        db::Bought::OwnListing => {
+            return refused(
+                "own_listing",
+                "This is your own listing: you cannot buy it.".into(),
+            );
+        }
         db::Bought::UnknownToken => {
             record::outcome("unknown_token");
             return Err(AppError::Unauthenticated { sent: true });
