@@ -24,6 +24,8 @@ pub enum AppError {
     },
     /// Too many failed sign-ins with this email: the seconds to wait.
     TooManyAttempts(u32),
+    /// Messages sent too fast (429); the text says what to do.
+    TooManyMessages(String),
     NotFound,
     /// The methods the path does accept.
     MethodNotAllowed(&'static [Method]),

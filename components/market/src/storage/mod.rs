@@ -3,9 +3,14 @@
 
 pub mod cache;
 pub mod config;
+pub mod conversations;
 pub mod db;
+pub mod notices;
+pub mod orders;
 pub mod pg_errors;
 pub mod photo_blobs;
 pub mod photos;
+pub mod profiles;
+pub mod reviews;
 pub mod rows;
 pub mod sql;

@@ -77,7 +77,7 @@ fn claimed_request(n: u8) -> String {
 /// An item's columns, read from `table` (the `items` table or a CTE shaped like it), by
 /// the names `storage::rows` decodes: with its seller's display name (none for items
 /// listed before accounts existed).
-fn item_fields(table: &str) -> String {
+pub(crate) fn item_fields(table: &str) -> String {
     format!(
         "{table}.id, {table}.name, {table}.quantity, {table}.price_cents, \
          {table}.description, {table}.date_added AT TIME ZONE 'UTC' AS date_added, \
@@ -87,7 +87,7 @@ fn item_fields(table: &str) -> String {
         crate::storage::photos::photos_json(&format!("{table}.id"))
     )
 }
-const ITEM_COLUMNS: &str = "found.id, found.name, found.quantity, found.price_cents, \
+pub(crate) const ITEM_COLUMNS: &str = "found.id, found.name, found.quantity, found.price_cents, \
      found.description, found.date_added, found.seller_id, found.withdrawn, found.seller_name, \
      found.photos";
 /// What `RETURNING` must hand on for [`item_fields`] to read a written row.

@@ -7,6 +7,7 @@ pub mod buy;
 pub mod listing;
 pub mod photos;
 pub mod sell;
+pub mod trade;
 
 /// The same key reused for another request: refused, whatever the form or API.
 const KEY_REUSED: &str = "This Idempotency-Key was already used for a different request.";

@@ -27,7 +27,7 @@ impl AppError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::SignInRequired(_) => StatusCode::SEE_OTHER,
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyAttempts(_) | Self::TooManyMessages(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -45,7 +45,9 @@ impl AppError {
     pub fn public_message(&self) -> String {
         match self {
             Self::Invalid(_) => "Some fields are not valid.".into(),
-            Self::BadRequest(reason) | Self::Conflict(reason) => reason.clone(),
+            Self::BadRequest(reason) | Self::Conflict(reason) | Self::TooManyMessages(reason) => {
+                reason.clone()
+            }
             Self::Forbidden => "This form has expired or was sent from another site. \
                                 Reload the page and try again."
                 .into(),
@@ -118,6 +120,9 @@ impl AppError {
             }
             Self::TooManyAttempts(seconds) => {
                 headers.insert(http::header::RETRY_AFTER, (*seconds).into());
+            }
+            Self::TooManyMessages(_) => {
+                headers.insert(http::header::RETRY_AFTER, 60.into());
             }
             Self::Unauthenticated { sent } => {
                 let challenge = if *sent {
