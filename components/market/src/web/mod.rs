@@ -23,5 +23,6 @@ pub mod photo_views;
 pub mod session;
 pub mod sharing;
 pub mod spin;
+pub mod trade_api;
 pub mod views;
 pub mod visitor_forms;

@@ -1,0 +1,176 @@
+//! Trading between two people: orders (`/orders`, `/orders/{id}` and its ship, receive,
+//! cancel and review forms), conversations (`/conversations`, `/conversations/{id}`, its
+//! messages, and `/items/{id}/ask` from an item's page), public profiles
+//! (`/people/{id}`), notices (`/notices`), and their JSON API under `/api/orders`,
+//! `/api/conversations`, `/api/people` and `/api/items/{id}/conversations`. This
+//! component only routes (`market::web::trade_pages`, `market::web::trade_api`).
+
+use market::domain::error::AppError;
+use market::domain::order::Action;
+use market::observe::record;
+use market::web::errors::Audience;
+use market::web::http::{Method, READ_ONLY, Request, Response};
+use market::web::{trade_api, trade_pages};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+use spin_sdk::http_component;
+
+/// This component, with the stylesheet its pages link (its hash computed here, so a
+/// change to it rebuilds this crate, not the core).
+const COMPONENT: market::web::spin::Component = market::web::spin::Component {
+    name: "trading",
+    stylesheet: market::stylesheet_path!("../pages/src/site.css"),
+};
+
+#[http_component]
+async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+    market::web::spin::serve(COMPONENT, request, response_out, route).await;
+}
+
+fn route(request: &Request) -> Response {
+    let segments: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
+    if segments.first() == Some(&"api") {
+        api_route(request, &segments[1..])
+            .unwrap_or_else(|error| error.into_response(Audience::Json))
+    } else {
+        page_route(request, &segments)
+            .unwrap_or_else(|error| error.into_response(Audience::Html))
+    }
+}
+
+/// An id segment: digits only, positive.
+fn id(segment: &str) -> Option<i64> {
+    (!segment.is_empty() && segment.len() <= 18 && segment.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| segment.parse().ok())
+        .flatten()
+        .filter(|id| *id > 0)
+}
+
+const POST: &[Method] = &[Method::POST];
+
+fn page_route(request: &Request, segments: &[&str]) -> Result<Response, AppError> {
+    match segments {
+        ["orders"] => {
+            record::route("/orders");
+            request.expect_method(READ_ONLY)?;
+            trade_pages::orders_page(request)
+        }
+        ["orders", order] => {
+            let order = id(order).ok_or(AppError::NotFound)?;
+            record::route("/orders/{id}");
+            request.expect_method(READ_ONLY)?;
+            trade_pages::order_page(request, order)
+        }
+        ["orders", order, "review"] => {
+            let order = id(order).ok_or(AppError::NotFound)?;
+            record::route("/orders/{id}/review");
+            request.expect_method(POST)?;
+            trade_pages::review_from_form(request, order)
+        }
+        ["orders", order, action] => {
+            let order = id(order).ok_or(AppError::NotFound)?;
+            let action = Action::parse(action).ok_or(AppError::NotFound)?;
+            record::route("/orders/{id}/{action}");
+            request.expect_method(POST)?;
+            trade_pages::order_action(request, order, action)
+        }
+        ["conversations"] => {
+            record::route("/conversations");
+            request.expect_method(READ_ONLY)?;
+            trade_pages::inbox_page(request)
+        }
+        ["conversations", conversation] => {
+            let conversation = id(conversation).ok_or(AppError::NotFound)?;
+            record::route("/conversations/{id}");
+            request.expect_method(READ_ONLY)?;
+            trade_pages::conversation_page(request, conversation)
+        }
+        ["conversations", conversation, "messages"] => {
+            let conversation = id(conversation).ok_or(AppError::NotFound)?;
+            record::route("/conversations/{id}/messages");
+            request.expect_method(POST)?;
+            trade_pages::reply_from_form(request, conversation)
+        }
+        ["items", item, "ask"] => {
+            let item = id(item).ok_or(AppError::NotFound)?;
+            record::route("/items/{id}/ask");
+            request.expect_method(POST)?;
+            trade_pages::ask_from_form(request, item)
+        }
+        ["people", person] => {
+            let person = id(person).ok_or(AppError::NotFound)?;
+            record::route("/people/{id}");
+            request.expect_method(READ_ONLY)?;
+            trade_pages::profile_page(request, person)
+        }
+        ["notices"] => {
+            record::route("/notices");
+            request.expect_method(READ_ONLY)?;
+            trade_pages::notices_page(request)
+        }
+        ["notices", "seen"] => {
+            record::route("/notices/seen");
+            request.expect_method(POST)?;
+            trade_pages::mark_all_seen(request)
+        }
+        _ => Err(AppError::NotFound),
+    }
+}
+
+fn api_route(request: &Request, segments: &[&str]) -> Result<Response, AppError> {
+    match segments {
+        ["items", item, "conversations"] => {
+            let item = id(item).ok_or(AppError::NotFound)?;
+            record::route("/api/items/{id}/conversations");
+            request.expect_method(POST)?;
+            trade_api::ask(request, item)
+        }
+        ["conversations"] => {
+            record::route("/api/conversations");
+            request.expect_method(READ_ONLY)?;
+            trade_api::inbox(request)
+        }
+        ["conversations", conversation] => {
+            let conversation = id(conversation).ok_or(AppError::NotFound)?;
+            record::route("/api/conversations/{id}");
+            request.expect_method(READ_ONLY)?;
+            trade_api::conversation(request, conversation)
+        }
+        ["conversations", conversation, "messages"] => {
+            let conversation = id(conversation).ok_or(AppError::NotFound)?;
+            record::route("/api/conversations/{id}/messages");
+            request.expect_method(POST)?;
+            trade_api::reply(request, conversation)
+        }
+        ["orders"] => {
+            record::route("/api/orders");
+            request.expect_method(READ_ONLY)?;
+            trade_api::orders(request)
+        }
+        ["orders", order] => {
+            let order = id(order).ok_or(AppError::NotFound)?;
+            record::route("/api/orders/{id}");
+            request.expect_method(READ_ONLY)?;
+            trade_api::order(request, order)
+        }
+        ["orders", order, "review"] => {
+            let order = id(order).ok_or(AppError::NotFound)?;
+            record::route("/api/orders/{id}/review");
+            request.expect_method(POST)?;
+            trade_api::review(request, order)
+        }
+        ["orders", order, action] => {
+            let order = id(order).ok_or(AppError::NotFound)?;
+            let action = Action::parse(action).ok_or(AppError::NotFound)?;
+            record::route("/api/orders/{id}/{action}");
+            request.expect_method(POST)?;
+            trade_api::act(request, order, action)
+        }
+        ["people", person] => {
+            let person = id(person).ok_or(AppError::NotFound)?;
+            record::route("/api/people/{id}");
+            request.expect_method(READ_ONLY)?;
+            trade_api::person(request, person)
+        }
+        _ => Err(AppError::NotFound),
+    }
+}
