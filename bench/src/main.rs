@@ -18,6 +18,7 @@ mod ceilings;
 mod memory;
 mod photos;
 mod report;
+mod trade;
 mod workloads;
 mod wrk;
 
@@ -143,6 +144,8 @@ pub struct Stock {
     pub spread_first: i64,
     /// A photo's thumbnail (`photos::upload_photos`), once the app is up.
     pub thumbnail: String,
+    /// An order of the shopper's (`trade::arrange`), once the app is up.
+    pub order: i64,
 }
 
 /// How many items the spread buy workload picks from.
@@ -180,6 +183,7 @@ async fn seed(cluster: &PgCluster) -> anyhow::Result<(String, Stock)> {
             hot,
             spread_first,
             thumbnail: String::new(),
+            order: 0,
         },
     ))
 }
@@ -205,6 +209,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let (thumbnail, uploads) = photos::upload_photos(&stack.url, stack.spin.as_ref()).await?;
     stock.thumbnail = thumbnail;
+    stock.order = trade::arrange(&stack.url).await?;
     let workloads = Workload::all(&stock);
     let mut report = Report::new(&stack.url, options.duration, options.repeats);
     report.photo_uploads = uploads;

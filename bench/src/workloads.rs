@@ -40,6 +40,8 @@ impl Kind {
 pub const ANONYMOUS_BROWSE: &str = "browse (GET /)";
 pub const SIGNED_IN_BROWSE: &str = "browse, signed in (GET / with a session)";
 pub const THUMBNAIL: &str = "cached thumbnail (GET /photos/<sha256>.jpg)";
+pub const INBOX: &str = "inbox, signed in (GET /conversations)";
+pub const ORDER_PAGE: &str = "order page, signed in (GET /orders/{id})";
 
 /// One kind of request, as wrk sends it.
 pub struct Workload {
@@ -146,6 +148,23 @@ impl Workload {
             ),
             Self::sign_in(),
         ];
+        if stock.order > 0 {
+            // The signed-in pages of a trade: the inbox and an order page (each reads
+            // the session, the header's notice count and its own rows).
+            let session = || vec![("cookie", shopper().session_cookie())];
+            all.push(Self {
+                headers: session(),
+                ..Self::get(INBOX, Kind::FloorDb, "/conversations")
+            });
+            all.push(Self {
+                headers: session(),
+                ..Self::get(
+                    ORDER_PAGE,
+                    Kind::FloorDb,
+                    &format!("/orders/{}", stock.order),
+                )
+            });
+        }
         if !stock.thumbnail.is_empty() {
             // A photo at its hashed URL, as every visitor's browser asks for it.
             all.push(Self::get(THUMBNAIL, Kind::Floor, &stock.thumbnail));

@@ -15,4 +15,5 @@ pub mod redis;
 pub mod shop;
 pub mod spin;
 pub mod testing;
+pub mod trade;
 pub mod upstream;

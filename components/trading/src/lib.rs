@@ -2,7 +2,8 @@
 //! cancel and review forms), conversations (`/conversations`, `/conversations/{id}`, its
 //! messages, and `/items/{id}/ask` from an item's page), public profiles
 //! (`/people/{id}`), notices (`/notices`), and their JSON API under `/api/orders`,
-//! `/api/conversations`, `/api/people` and `/api/items/{id}/conversations`. This
+//! `/api/conversations`, `/api/people` and `/api/items/{id}/conversations`; and a
+//! person's own display name and password (`/account/profile`, `/account/password`). This
 //! component only routes (`market::web::trade_pages`, `market::web::trade_api`).
 
 use market::domain::error::AppError;
@@ -10,7 +11,7 @@ use market::domain::order::Action;
 use market::observe::record;
 use market::web::errors::Audience;
 use market::web::http::{Method, READ_ONLY, Request, Response};
-use market::web::{trade_api, trade_pages};
+use market::web::{profile_forms, trade_api, trade_pages};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
@@ -32,8 +33,7 @@ fn route(request: &Request) -> Response {
         api_route(request, &segments[1..])
             .unwrap_or_else(|error| error.into_response(Audience::Json))
     } else {
-        page_route(request, &segments)
-            .unwrap_or_else(|error| error.into_response(Audience::Html))
+        page_route(request, &segments).unwrap_or_else(|error| error.into_response(Audience::Html))
     }
 }
 
@@ -101,6 +101,23 @@ fn page_route(request: &Request, segments: &[&str]) -> Result<Response, AppError
             record::route("/people/{id}");
             request.expect_method(READ_ONLY)?;
             trade_pages::profile_page(request, person)
+        }
+        ["account", "profile"] => {
+            record::route("/account/profile");
+            match request.method {
+                Method::GET | Method::HEAD => profile_forms::profile_page(request),
+                Method::POST => profile_forms::rename_from_form(request),
+                _ => Err(AppError::MethodNotAllowed(&[
+                    Method::GET,
+                    Method::HEAD,
+                    Method::POST,
+                ])),
+            }
+        }
+        ["account", "password"] => {
+            record::route("/account/password");
+            request.expect_method(POST)?;
+            profile_forms::password_from_form(request)
         }
         ["notices"] => {
             record::route("/notices");

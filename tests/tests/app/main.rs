@@ -32,5 +32,7 @@ mod photos;
 mod replicas;
 mod shop;
 mod spin_behaviour;
+mod trade_access;
+mod trading;
 
 pub use market_tests::testing::assert_no_internals;

@@ -10,6 +10,7 @@ pub mod orders;
 pub mod pg_errors;
 pub mod photo_blobs;
 pub mod photos;
+pub mod profile_changes;
 pub mod profiles;
 pub mod reviews;
 pub mod rows;

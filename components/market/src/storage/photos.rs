@@ -13,23 +13,6 @@ use crate::domain::photo::{Digest, MAX_PHOTOS_PER_ITEM, PhotoId};
 use crate::domain::photo_image::Processed;
 use crate::storage::{db, pg_errors, rows, sql};
 
-/// The photos of the item whose id is the SQL expression `item_id`, as the JSON text of
-/// an array of the API's photo objects in order (`domain::photo::Photo`), or NULL for
-/// none: a column of every statement that reads items.
-pub fn photos_json(item_id: &str) -> String {
-    let url = |column: &str| format!("'/photos/' || encode(photo.{column}, 'hex') || '.jpg'");
-    format!(
-        "(SELECT json_agg(json_build_object(\
-            'id', photo.id, 'url', {}, 'thumbnail_url', {}, \
-            'width', photo.display_width, 'height', photo.display_height, \
-            'thumbnail_width', photo.thumb_width, 'thumbnail_height', photo.thumb_height, \
-            'description', photo.description) ORDER BY photo.position)::text \
-          FROM item_photos AS photo WHERE photo.item_id = {item_id})",
-        url("display_sha256"),
-        url("thumb_sha256"),
-    )
-}
-
 /// Whether a listing can take another photo, as its seller's statement sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Room {

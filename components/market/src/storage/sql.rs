@@ -77,6 +77,23 @@ fn claimed_request(n: u8) -> String {
 /// An item's columns, read from `table` (the `items` table or a CTE shaped like it), by
 /// the names `storage::rows` decodes: with its seller's display name (none for items
 /// listed before accounts existed).
+/// The photos of the item whose id is the SQL expression `item_id`, as the JSON text of
+/// an array of the API's photo objects in order (`domain::photo::Photo`), or NULL for
+/// none: a column of every statement that reads items.
+pub fn photos_json(item_id: &str) -> String {
+    let url = |column: &str| format!("'/photos/' || encode(photo.{column}, 'hex') || '.jpg'");
+    format!(
+        "(SELECT json_agg(json_build_object(\
+            'id', photo.id, 'url', {}, 'thumbnail_url', {}, \
+            'width', photo.display_width, 'height', photo.display_height, \
+            'thumbnail_width', photo.thumb_width, 'thumbnail_height', photo.thumb_height, \
+            'description', photo.description) ORDER BY photo.position)::text \
+          FROM item_photos AS photo WHERE photo.item_id = {item_id})",
+        url("display_sha256"),
+        url("thumb_sha256"),
+    )
+}
+
 pub(crate) fn item_fields(table: &str) -> String {
     format!(
         "{table}.id, {table}.name, {table}.quantity, {table}.price_cents, \
@@ -84,7 +101,7 @@ pub(crate) fn item_fields(table: &str) -> String {
          {table}.seller_id, {table}.withdrawn_at IS NOT NULL AS withdrawn, \
          (SELECT display_name FROM accounts WHERE accounts.id = {table}.seller_id) AS seller_name, \
          {} AS photos",
-        crate::storage::photos::photos_json(&format!("{table}.id"))
+        photos_json(&format!("{table}.id"))
     )
 }
 pub(crate) const ITEM_COLUMNS: &str = "found.id, found.name, found.quantity, found.price_cents, \

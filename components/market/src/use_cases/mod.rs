@@ -6,6 +6,7 @@ pub mod account;
 pub mod buy;
 pub mod listing;
 pub mod photos;
+pub mod profile_changes;
 pub mod sell;
 pub mod trade;
 

@@ -9,6 +9,7 @@ use crate::domain::item::FieldErrors;
 use crate::domain::listing::PAGE_SIZE;
 use crate::storage::{config, db};
 use crate::use_cases::account::{self, SignIn, SignUp};
+use crate::use_cases::trade;
 use crate::web::account_views::{
     self, AccountView, BEFORE_PARAM, CredentialsView, NEXT_FIELD, RecordsView,
 };
@@ -229,6 +230,7 @@ fn render_account(
             errors,
             notice,
             csrf_token: token.as_str(),
+            unseen: trade::unseen_count(person.id)?,
         }),
     ))
 }
@@ -328,6 +330,7 @@ fn records_page<T>(
             older: before.is_some(),
             currency: &config::currency()?,
             csrf_token: token.as_str(),
+            unseen: trade::unseen_count(person.id)?,
         }),
     );
     visitor.write(&mut response);

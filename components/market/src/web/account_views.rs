@@ -138,6 +138,8 @@ pub struct AccountView<'a> {
     pub errors: &'a FieldErrors,
     pub notice: Option<Notice>,
     pub csrf_token: &'a str,
+    /// Notices the person has not seen, for the header.
+    pub unseen: i64,
 }
 
 /// `/account`: who is signed in, their API tokens, and signing out everywhere.
@@ -207,7 +209,7 @@ pub fn account_page(view: &AccountView) -> Markup {
     };
     layout(
         "Your account",
-        &Header::for_viewer(Some(view.person), view.csrf_token),
+        &Header::for_viewer(Some(view.person), view.csrf_token, view.unseen),
         content,
     )
 }
@@ -234,6 +236,8 @@ pub struct RecordsView<'a, T> {
     pub older: bool,
     pub currency: &'a Currency,
     pub csrf_token: &'a str,
+    /// Notices the person has not seen, for the header.
+    pub unseen: i64,
 }
 
 /// `/account/purchases`: what the person bought, newest first.
@@ -267,7 +271,7 @@ pub fn purchases_page(view: &RecordsView<PurchaseLine>) -> Markup {
     };
     layout(
         "My purchases",
-        &Header::for_viewer(Some(view.person), view.csrf_token),
+        &Header::for_viewer(Some(view.person), view.csrf_token, view.unseen),
         content,
     )
 }
@@ -311,7 +315,7 @@ pub fn listings_page(view: &RecordsView<SellerListing>) -> Markup {
     };
     layout(
         "My listings",
-        &Header::for_viewer(Some(view.person), view.csrf_token),
+        &Header::for_viewer(Some(view.person), view.csrf_token, view.unseen),
         content,
     )
 }

@@ -235,7 +235,7 @@ pub fn render_edit(
             errors,
             currency: &config::currency()?,
             csrf_token: token.as_str(),
-            header: pages::header(Some(seller), Some(token)),
+            header: pages::header(Some(seller), Some(token))?,
             photo_problem,
         }),
     ))

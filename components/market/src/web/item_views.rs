@@ -1,10 +1,11 @@
-//! An item's own page: the item, its seller's controls for its seller, and its buy
-//! control (`visitor_forms`).
+//! An item's own page: the item, its seller's controls for its seller, its buy control
+//! (`visitor_forms`), and for anyone else signed in, the question to its seller.
 
 use crate::web::photo_views;
 use maud::{Markup, html};
 
 use crate::domain::item::{Currency, Item};
+use crate::web::conversation_views::{AskProblem, ask_form};
 use crate::web::csrf::CSRF_FIELD;
 use crate::web::form::BuyFormPage;
 use crate::web::views::{Header, layout, listed_by, notice, stock_text};
@@ -18,6 +19,8 @@ pub struct ItemView<'a> {
     pub header: Header<'a>,
     /// The visitor sells it: they may change or withdraw it.
     pub is_seller: bool,
+    /// The visitor's question to its seller that was refused, shown again.
+    pub ask_problem: Option<AskProblem<'a>>,
 }
 
 /// `/items/{id}`: the item, its price and stock, when it was listed, and the buy form.
@@ -52,6 +55,11 @@ pub fn item_page(view: &ItemView) -> Markup {
                 }
             }
             (buy_form(&view.visitor, item, buy_error, &BuyFormPage::Item))
+            @if let (false, Some(_), Some((csrf_token, _))) = (view.is_seller, item.seller_id, view.visitor.forms.tokens()) {
+                (ask_form(item.id, "Ask the seller", csrf_token, view.ask_problem))
+            } @else if let Some(problem) = view.ask_problem {
+                p.alert #ask-error role="alert" { (problem.message) }
+            }
         }
         p { a href="/" { "Back to everything for sale" } }
     };
@@ -77,6 +85,7 @@ mod tests {
             },
             header: Header::SignedOut,
             is_seller: false,
+            ask_problem: None,
         })
         .into_string();
         assert!(!html.contains("<form"), "{html}");
@@ -102,6 +111,7 @@ mod tests {
             },
             header: Header::SignedOut,
             is_seller: false,
+            ask_problem: None,
         })
         .into_string();
         assert!(
@@ -112,5 +122,50 @@ mod tests {
         assert!(html.contains(r#"name="back" value="item""#));
         assert!(html.contains(r#"aria-describedby="buy-error-5""#));
         assert!(html.contains("Only 2 left in stock."));
+    }
+
+    fn signed_in_page(lamp: &Item, is_seller: bool, ask_problem: Option<AskProblem>) -> String {
+        item_page(&ItemView {
+            item: lamp,
+            currency: &Currency::parse("EUR").unwrap(),
+            visitor: Visitor {
+                forms: Forms::With {
+                    csrf_token: "tok",
+                    idempotency_key: "key",
+                },
+                notice: None,
+                buy_error: None,
+            },
+            header: Header::SignedOut,
+            is_seller,
+            ask_problem,
+        })
+        .into_string()
+    }
+
+    #[test]
+    fn someone_signed_in_may_ask_the_seller_whose_name_leads_to_their_profile() {
+        let lamp = item(5, "Lamp");
+        let html = signed_in_page(&lamp, false, None);
+        assert!(html.contains(r#"action="/items/5/ask""#), "{html}");
+        assert!(html.contains(r#"<label for="ask-text">Ask the seller</label>"#));
+        assert!(html.contains(r#"name="text" rows="4" maxlength="2000" required"#));
+        assert!(html.contains(r#" by <a class="seller" href="/people/1">Ada</a>"#));
+        let html = signed_in_page(&lamp, true, None);
+        assert!(!html.contains("/ask"), "nobody asks themselves: {html}");
+        let mut old = item(6, "Clock");
+        old.seller_id = None;
+        let html = signed_in_page(&old, false, None);
+        assert!(!html.contains("/ask"), "no seller to ask: {html}");
+        assert!(html.contains(r#"<span class="seller">Ada</span>"#));
+        let problem = AskProblem {
+            message: "You are sending messages too fast.",
+            typed: "Still <there>?",
+        };
+        let html = signed_in_page(&lamp, false, Some(problem));
+        assert!(html.contains(
+            r#"<p class="alert" id="ask-error" role="alert">You are sending messages too fast.</p>"#
+        ));
+        assert!(html.contains(r#"aria-describedby="ask-error">Still &lt;there&gt;?</textarea>"#));
     }
 }

@@ -2,7 +2,99 @@
 //! part's headers say (`Content-Disposition`'s field name and file name, its
 //! `Content-Type`), for `web::multipart`.
 
-use crate::web::multipart::{MAX_BOUNDARY_LEN, MultipartError};
+/// The longest boundary RFC 2046 allows.
+pub(crate) const MAX_BOUNDARY_LEN: usize = 70;
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * 1024;
+
+/// Why a form's body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultipartError {
+    /// The request's `Content-Type` is not `multipart/form-data`, or it has no boundary
+    /// of 1 to 70 of the characters RFC 2046 allows.
+    NotMultipart,
+    /// The body does not follow the format; the text says where it went wrong.
+    Malformed(&'static str),
+    /// A file is larger than `Limits::max_file_bytes`.
+    FileTooLarge {
+        /// The form field the file was sent in.
+        field: String,
+        /// The file's name as sent.
+        filename: String,
+        /// The limit it passed, in bytes.
+        limit: usize,
+    },
+    /// The text fields together are larger than `Limits::max_field_bytes`.
+    FieldsTooLarge {
+        /// The limit they passed, in bytes.
+        limit: usize,
+    },
+    /// The form has more parts than `Limits::max_parts`.
+    TooManyParts {
+        /// The most parts allowed.
+        limit: usize,
+    },
+    /// Reading the body failed, as when the client goes away.
+    Unreadable,
+}
+
+impl MultipartError {
+    /// A sentence for the person who sent the form.
+    pub fn message(&self) -> String {
+        match self {
+            Self::NotMultipart => "The form was not sent as multipart/form-data with a boundary, \
+                 so its fields and files could not be read."
+                .to_string(),
+            Self::Malformed(reason) => format!("The form could not be read: {reason}."),
+            Self::FileTooLarge {
+                field,
+                filename,
+                limit,
+            } => {
+                let file = if filename.is_empty() {
+                    "The file".to_string()
+                } else {
+                    format!("The file \u{201c}{filename}\u{201d}")
+                };
+                format!(
+                    "{file} in the field \u{201c}{field}\u{201d} is larger than {}, \
+                     the most a file may have.",
+                    size_text(*limit)
+                )
+            }
+            Self::FieldsTooLarge { limit } => format!(
+                "The form's text fields together are larger than {}, the most they may have.",
+                size_text(*limit)
+            ),
+            Self::TooManyParts { limit } => {
+                format!("The form has more than {limit} fields and files, the most it may have.")
+            }
+            Self::Unreadable => {
+                "The form could not be read to its end: the connection was interrupted.".to_string()
+            }
+        }
+    }
+}
+
+/// A size for people: "10 MiB", "1.5 MiB", "64 KiB" or "100 bytes" (rounded down to a
+/// tenth).
+pub(crate) fn size_text(bytes: usize) -> String {
+    let (unit, name) = if bytes >= MIB {
+        (MIB, "MiB")
+    } else if bytes >= KIB {
+        (KIB, "KiB")
+    } else {
+        return format!("{bytes} bytes");
+    };
+    let whole = bytes / unit;
+    let tenths = bytes % unit * 10 / unit;
+    if tenths == 0 {
+        format!("{whole} {name}")
+    } else {
+        format!("{whole}.{tenths} {name}")
+    }
+}
 
 /// The boundary of a `multipart/form-data` content type, as in
 /// `multipart/form-data; boundary=----abc` or `boundary="a b"`. The type and the

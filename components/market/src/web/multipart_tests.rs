@@ -1,7 +1,10 @@
 //! Tests of `web::multipart` and `web::multipart_headers`.
 
 use super::*;
-use crate::web::multipart_headers::{decode_ext_value, split_header_value};
+use crate::web::multipart_headers::{decode_ext_value, size_text, split_header_value};
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * 1024;
 
 const BOUNDARY: &str = "----formBoundary7MA4YWxkTrZu0gW";
 

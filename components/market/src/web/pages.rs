@@ -10,7 +10,8 @@ use crate::domain::token::random_token;
 use crate::storage::cache;
 use crate::storage::config;
 use crate::storage::db;
-use crate::use_cases::account;
+use crate::use_cases::{account, trade};
+use crate::web::conversation_views::AskProblem;
 use crate::web::cookies::Notice;
 use crate::web::csrf::CsrfToken;
 use crate::web::form::SellForm;
@@ -198,7 +199,7 @@ pub fn render(
             errors: state.errors,
             currency: &currency,
             visitor,
-            header: header(viewer, state.csrf_token),
+            header: header(viewer, state.csrf_token)?,
             buy_error_elsewhere,
         }),
     ))
@@ -213,6 +214,38 @@ pub fn render_item(
     notice: Option<Notice>,
     buy_error: Option<&str>,
     viewer: Option<&Person>,
+) -> Result<Response, AppError> {
+    item_response(status, id, csrf_token, notice, buy_error, viewer, None)
+}
+
+/// An item's own page again for `asker`, whose question to its seller was refused: why
+/// (`problem`), beside the question as they typed it.
+pub fn render_item_asking(
+    status: StatusCode,
+    id: ItemId,
+    csrf_token: &CsrfToken,
+    asker: &Person,
+    problem: AskProblem<'_>,
+) -> Result<Response, AppError> {
+    item_response(
+        status,
+        id,
+        Some(csrf_token),
+        None,
+        None,
+        Some(asker),
+        Some(problem),
+    )
+}
+
+fn item_response(
+    status: StatusCode,
+    id: ItemId,
+    csrf_token: Option<&CsrfToken>,
+    notice: Option<Notice>,
+    buy_error: Option<&str>,
+    viewer: Option<&Person>,
+    ask_problem: Option<AskProblem<'_>>,
 ) -> Result<Response, AppError> {
     let item = db::find_item(&*db::open()?, id)?.ok_or(AppError::NotFound)?;
     let idempotency_key = match csrf_token {
@@ -230,8 +263,9 @@ pub fn render_item(
                 notice: notice.as_ref().map(|(n, name)| (*n, name.as_deref())),
                 buy_error: buy_error.map(|message| (id, message)),
             },
-            header: header(viewer, csrf_token),
+            header: header(viewer, csrf_token)?,
             is_seller: viewer.is_some_and(|person| person.sells(&item)),
+            ask_problem,
         }),
     ))
 }
@@ -248,12 +282,20 @@ fn forms<'a>(csrf_token: Option<&'a CsrfToken>, idempotency_key: &'a str) -> For
     }
 }
 
-/// The header of a page for `viewer`, whose sign-out form carries their token.
-pub fn header<'a>(viewer: Option<&'a Person>, csrf_token: Option<&'a CsrfToken>) -> Header<'a> {
-    match (viewer, csrf_token) {
-        (Some(person), Some(token)) => Header::for_viewer(Some(person), token.as_str()),
+/// The header of a page for `viewer`, whose sign-out form carries their token, with
+/// how many notices they have not seen (one statement, for a signed-in viewer only).
+pub fn header<'a>(
+    viewer: Option<&'a Person>,
+    csrf_token: Option<&'a CsrfToken>,
+) -> Result<Header<'a>, AppError> {
+    Ok(match (viewer, csrf_token) {
+        (Some(person), Some(token)) => Header::for_viewer(
+            Some(person),
+            token.as_str(),
+            trade::unseen_count(person.id)?,
+        ),
         _ => Header::SignedOut,
-    }
+    })
 }
 
 /// The POST-redirect-GET answer, to the page the form came from, with the notice it

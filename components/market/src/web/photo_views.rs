@@ -144,6 +144,21 @@ mod tests {
     use super::*;
     use crate::domain::photo::{Digest, Photo, PhotoId, Rendition};
 
+    fn item(id: i64, name: &str) -> Item {
+        Item {
+            id,
+            name: name.into(),
+            quantity: 1,
+            price_cents: 100,
+            description: "d".into(),
+            date_added: "2026-12-07T10:00:00.000000Z".into(),
+            seller_id: Some(1),
+            seller_name: Some("Ada".into()),
+            withdrawn: false,
+            photos: Vec::new(),
+        }
+    }
+
     fn photo(id: i64, description: &str) -> Photo {
         let rendition = |bytes: &[u8], width, height| Rendition {
             digest: Digest::of(bytes),
@@ -160,7 +175,7 @@ mod tests {
 
     #[test]
     fn covers_have_their_size_and_alt_and_load_lazily_below_the_fold() {
-        let mut item = crate::web::views::tests::item(1, "Bike <red>");
+        let mut item = item(1, "Bike <red>");
         let placeholder = card_cover(&item, 0).into_string();
         assert!(placeholder.contains("No photo yet"), "{placeholder}");
         assert!(!placeholder.contains("<img"), "{placeholder}");
@@ -185,7 +200,7 @@ mod tests {
 
     #[test]
     fn the_manager_offers_moves_that_make_sense_and_stops_uploads_when_full() {
-        let mut item = crate::web::views::tests::item(7, "Lamp");
+        let mut item = item(7, "Lamp");
         item.photos = (1..=8).map(|id| photo(id, "")).collect();
         let html = manager(&item, "token", Some("Nope")).into_string();
         assert_eq!(html.matches(r#"value="first""#).count(), 7, "{html}");

@@ -38,7 +38,9 @@ fn object(
     let value: Value = serde_json::from_slice(body)
         .map_err(|_| AppError::BadRequest("The body is not valid JSON.".into()))?;
     let Value::Object(object) = value else {
-        return Err(AppError::BadRequest("The body must be a JSON object.".into()));
+        return Err(AppError::BadRequest(
+            "The body must be a JSON object.".into(),
+        ));
     };
     if let Some(unknown) = object.keys().find(|key| !fields.contains(&key.as_str())) {
         return Err(AppError::BadRequest(format!(
@@ -57,7 +59,9 @@ fn text_field(object: &Map<String, Value>, name: &str, required: bool) -> Result
         None | Some(Value::Null) => Err(AppError::BadRequest(format!(
             "\"{name}\" is required: a string."
         ))),
-        Some(_) => Err(AppError::BadRequest(format!("\"{name}\" must be a string."))),
+        Some(_) => Err(AppError::BadRequest(format!(
+            "\"{name}\" must be a string."
+        ))),
     }
 }
 
@@ -178,7 +182,10 @@ pub fn conversation(request: &Request, id: i64) -> Result<Response, AppError> {
     let viewer = session::token_holder(request)?;
     let before = id_param(request, "before")?;
     let (conversation, page) = trade::conversation(&viewer, id, before)?;
-    Ok(http::json(StatusCode::OK, &with_messages(&conversation, &page)))
+    Ok(http::json(
+        StatusCode::OK,
+        &with_messages(&conversation, &page),
+    ))
 }
 
 /// `POST /api/conversations/{id}/messages` with `{"text"}`: 201 with the message.
@@ -211,9 +218,8 @@ pub fn orders(request: &Request) -> Result<Response, AppError> {
 pub fn role(request: &Request) -> Result<Party, AppError> {
     match request.query_param("role") {
         None => Ok(Party::Buyer),
-        Some(text) => Party::parse(&text).ok_or_else(|| {
-            AppError::BadRequest("\"role\" is buyer or seller.".into())
-        }),
+        Some(text) => Party::parse(&text)
+            .ok_or_else(|| AppError::BadRequest("\"role\" is buyer or seller.".into())),
     }
 }
 
@@ -230,17 +236,27 @@ fn order_with_reviews(viewer: &Person, order: &Order) -> Result<Value, AppError>
 pub fn order(request: &Request, id: i64) -> Result<Response, AppError> {
     let viewer = session::token_holder(request)?;
     let order = trade::order(&viewer, id)?;
-    Ok(http::json(StatusCode::OK, &order_with_reviews(&viewer, &order)?))
+    Ok(http::json(
+        StatusCode::OK,
+        &order_with_reviews(&viewer, &order)?,
+    ))
 }
 
 /// `POST /api/orders/{id}/{ship,receive,cancel}` (ship with an optional `{"note"}`):
 /// 200 with the order.
 pub fn act(request: &Request, id: i64, action: Action) -> Result<Response, AppError> {
     let actor = session::token_holder(request)?;
-    let fields: &[&str] = if action == Action::Ship { &["note"] } else { &[] };
+    let fields: &[&str] = if action == Action::Ship {
+        &["note"]
+    } else {
+        &[]
+    };
     let note = text_field(&object(request, fields, true)?, "note", false)?;
     let order = trade::act(&actor, id, action, &note)?;
-    Ok(http::json(StatusCode::OK, &order_with_reviews(&actor, &order)?))
+    Ok(http::json(
+        StatusCode::OK,
+        &order_with_reviews(&actor, &order)?,
+    ))
 }
 
 /// `POST /api/orders/{id}/review` with `{"rating", "text"}`: 201 with the review.
@@ -250,10 +266,19 @@ pub fn review(request: &Request, id: i64) -> Result<Response, AppError> {
     let rating = match object.get("rating") {
         Some(Value::Number(number)) => number
             .as_i64()
-            .or_else(|| number.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            .or_else(|| {
+                number
+                    .as_f64()
+                    .filter(|f| f.fract() == 0.0)
+                    .map(|f| f as i64)
+            })
             .unwrap_or(0),
         Some(_) => return Err(AppError::BadRequest("\"rating\" must be a number.".into())),
-        None => return Err(AppError::BadRequest("\"rating\" is required: 1 to 5.".into())),
+        None => {
+            return Err(AppError::BadRequest(
+                "\"rating\" is required: 1 to 5.".into(),
+            ));
+        }
     };
     let text = text_field(&object, "text", false)?;
     let written = trade::write_review(&author, id, rating, &text)?;

@@ -28,19 +28,25 @@ use crate::web::visitor_forms::{Visitor, buy_form, form_guards};
 pub enum Header<'a> {
     /// Not signed in: links to sign in and sign up.
     SignedOut,
-    /// Signed in: their name, their pages, and a sign-out button (a form, so it carries
-    /// the CSRF token).
-    SignedIn { name: &'a str, csrf_token: &'a str },
+    /// Signed in: their name, their pages, how many notices they have not seen, and a
+    /// sign-out button (a form, so it carries the CSRF token).
+    SignedIn {
+        name: &'a str,
+        csrf_token: &'a str,
+        unseen: i64,
+    },
     /// Not known (error pages): the brand only.
     Plain,
 }
 
 impl<'a> Header<'a> {
-    pub fn for_viewer(viewer: Option<&'a Person>, csrf_token: &'a str) -> Self {
+    /// The header for `viewer`, who has `unseen` notices.
+    pub fn for_viewer(viewer: Option<&'a Person>, csrf_token: &'a str, unseen: i64) -> Self {
         match viewer {
             Some(person) => Self::SignedIn {
                 name: &person.display_name,
                 csrf_token,
+                unseen,
             },
             None => Self::SignedOut,
         }
@@ -76,8 +82,14 @@ fn site_navigation(header: &Header) -> Markup {
                 a href=(paths::SIGN_IN) { "Sign in" }
                 a href=(paths::SIGN_UP) { "Sign up" }
             },
-            Header::SignedIn { name, csrf_token } => nav.account aria-label="Account" {
+            Header::SignedIn { name, csrf_token, unseen } => nav.account aria-label="Account" {
                 span.signed-in { "Signed in as " strong { (name) } }
+                a href="/conversations" { "Inbox" }
+                a href="/orders" { "Orders" }
+                a href="/notices" {
+                    "Notices"
+                    @if *unseen > 0 { " (" (unseen) span.visually-hidden { " unseen" } ")" }
+                }
                 a href=(paths::MY_LISTINGS) { "My listings" }
                 a href=(paths::MY_PURCHASES) { "My purchases" }
                 a href=(paths::ACCOUNT) { "Account" }
@@ -346,7 +358,11 @@ pub(crate) fn listed_by(item: &Item) -> Markup {
     html! {
         p.added {
             "Listed " time datetime=(item.date_added) { (listed_on(item)) }
-            @if let Some(seller) = &item.seller_name { " by " span.seller { (seller) } }
+            @match (&item.seller_name, item.seller_id) {
+                (Some(seller), Some(id)) => { " by " a.seller href={ "/people/" (id) } { (seller) } },
+                (Some(seller), None) => { " by " span.seller { (seller) } },
+                (None, _) => {},
+            }
         }
     }
 }
@@ -423,6 +439,7 @@ pub(crate) mod tests {
             header: Header::SignedIn {
                 name: "Ada",
                 csrf_token: "tok",
+                unseen: 0,
             },
             buy_error_elsewhere: None,
         })
