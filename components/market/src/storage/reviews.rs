@@ -86,11 +86,11 @@ pub fn write(
     }
 }
 
-fn review_select(condition: &str, viewer: &str) -> String {
+fn review_select(condition: &str) -> String {
     format!(
         "SELECT r.id, r.order_id, r.author_id, a.display_name AS author_name, r.subject_id, \
             r.subject_role, r.rating::integer AS rating, r.body, r.written_at AT TIME ZONE 'UTC' AS written_at, \
-            ({visible} OR r.author_id = {viewer}) AS visible \
+            {visible} AS visible \
          FROM reviews AS r JOIN accounts AS a ON a.id = r.author_id \
          JOIN purchases AS p ON p.id = r.order_id WHERE {condition}",
         visible = visible("r", "p"),
@@ -126,7 +126,7 @@ pub fn of_order(conn: &Connection, order: i64, viewer: AccountId) -> Result<Vec<
             REVIEW_COLUMNS,
             &format!(
                 "{} AND ({} OR r.author_id = $2::bigint)",
-                review_select("r.order_id = $1::bigint", "$2::bigint"),
+                review_select("r.order_id = $1::bigint"),
                 visible("r", "p")
             ),
         )
@@ -157,7 +157,7 @@ pub fn of_person(
             REVIEW_COLUMNS,
             &format!(
                 "{} AND {} ORDER BY r.id DESC LIMIT $3",
-                review_select("r.subject_id = $1::bigint AND r.id < $2::bigint", "0"),
+                review_select("r.subject_id = $1::bigint AND r.id < $2::bigint"),
                 visible("r", "p")
             ),
         )

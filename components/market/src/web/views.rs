@@ -88,7 +88,7 @@ fn site_navigation(header: &Header) -> Markup {
                 a href="/orders" { "Orders" }
                 a href="/notices" {
                     "Notices"
-                    @if *unseen > 0 { " (" (unseen) span.visually-hidden { " unseen" } ")" }
+                    @if *unseen > 0 { " (" (unseen) " unseen)" }
                 }
                 a href=(paths::MY_LISTINGS) { "My listings" }
                 a href=(paths::MY_PURCHASES) { "My purchases" }
