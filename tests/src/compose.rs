@@ -24,8 +24,12 @@ pub struct Stack {
     dir: PathBuf,
     files: Vec<String>,
     pub port: u16,
-    /// The person who lists and buys through the stack, signed up on first use.
+    /// The person who buys (and lists with the forms) through the stack, signed up on
+    /// first use.
     shopper: tokio::sync::OnceCell<TestPerson>,
+    /// The person who lists what the shopper buys (nobody buys their own listing),
+    /// signed up on first use.
+    merchant: tokio::sync::OnceCell<TestPerson>,
 }
 
 impl Stack {
@@ -39,6 +43,7 @@ impl Stack {
             files: files.iter().map(|file| (*file).to_owned()).collect(),
             port,
             shopper: tokio::sync::OnceCell::new(),
+            merchant: tokio::sync::OnceCell::new(),
         };
         stack.compose(&["down", "--volumes", "--remove-orphans"])?;
         Ok(stack)
@@ -54,18 +59,36 @@ impl Stack {
         send_to(self.addr(), Method::GET, path, &[], Bytes::new()).await
     }
 
-    /// The person who lists and buys through this stack: signed up through nginx (the
-    /// forms) the first time it is asked for.
+    /// The person who buys through this stack: signed up through nginx (the forms) the
+    /// first time it is asked for.
     pub async fn shopper(&self) -> anyhow::Result<&TestPerson> {
         self.shopper
             .get_or_try_init(|| sign_up_at(self.addr(), "Compose shopper"))
             .await
     }
 
+    /// The person who lists what the [`Stack::shopper`] buys: signed up through nginx
+    /// (the forms) the first time it is asked for.
+    pub async fn merchant(&self) -> anyhow::Result<&TestPerson> {
+        self.merchant
+            .get_or_try_init(|| sign_up_at(self.addr(), "Compose merchant"))
+            .await
+    }
+
     /// `POST path` with a JSON body through nginx, as a program of the [`Stack::shopper`]
     /// using the API does.
     pub async fn post_json(&self, path: &str, body: &str) -> anyhow::Result<TestResponse> {
-        let bearer = self.shopper().await?.bearer();
+        self.post_json_as(self.shopper().await?, path, body).await
+    }
+
+    /// `POST path` with a JSON body through nginx, as a program of `person`.
+    pub async fn post_json_as(
+        &self,
+        person: &TestPerson,
+        path: &str,
+        body: &str,
+    ) -> anyhow::Result<TestResponse> {
+        let bearer = person.bearer();
         let headers = [
             ("content-type", "application/json"),
             ("authorization", bearer.as_str()),

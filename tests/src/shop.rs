@@ -10,7 +10,7 @@ use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use serde_json::json;
 
-use crate::testing::{TestApp, TestResponse, merchant, send_to, shopper};
+use crate::testing::{TestApp, TestPerson, TestResponse, merchant, send_to, shopper};
 
 /// An item as a program lists it through the API: valid, with any field changed.
 #[derive(Debug, Clone)]
@@ -60,17 +60,13 @@ impl ApiItem {
     /// Lists it through the API as the [`merchant`] (which must answer 201) and returns
     /// the stored item.
     pub async fn list(&self, app: &TestApp) -> serde_json::Value {
-        let response = app
-            .send(
-                Method::POST,
-                "/api/items",
-                &[
-                    ("content-type", "application/json"),
-                    ("authorization", &merchant().bearer()),
-                ],
-                self.json(),
-            )
-            .await;
+        self.list_as(app, merchant()).await
+    }
+
+    /// Lists it through the API as `seller` (which must answer 201) and returns the
+    /// stored item.
+    pub async fn list_as(&self, app: &TestApp, seller: &TestPerson) -> serde_json::Value {
+        let response = app.post_json_as(seller, "/api/items", &self.json()).await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
         response.json()
     }
@@ -162,13 +158,23 @@ pub async fn post_buy_form(app: &TestApp, id: i64, cookie: &str, body: &str) -> 
 
 /// `POST /api/items` with this body and `Idempotency-Key`, as the shopper.
 pub async fn create_with_key(app: &TestApp, key: &str, body: &str) -> TestResponse {
+    create_with_key_as(app, shopper(), key, body).await
+}
+
+/// `POST /api/items` with this body and `Idempotency-Key`, as `seller`.
+pub async fn create_with_key_as(
+    app: &TestApp,
+    seller: &TestPerson,
+    key: &str,
+    body: &str,
+) -> TestResponse {
     app.send(
         Method::POST,
         "/api/items",
         &[
             ("content-type", "application/json"),
             ("idempotency-key", key),
-            ("authorization", &shopper().bearer()),
+            ("authorization", &seller.bearer()),
         ],
         body.to_owned(),
     )

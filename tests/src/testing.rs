@@ -527,7 +527,12 @@ impl TestApp {
 
     /// Posts JSON as a program of the [`shopper`] (with their API token).
     pub async fn post_json(&self, path: &str, body: &str) -> TestResponse {
-        let bearer = shopper().bearer();
+        self.post_json_as(shopper(), path, body).await
+    }
+
+    /// Posts JSON as a program of `person` (with their API token).
+    pub async fn post_json_as(&self, person: &TestPerson, path: &str, body: &str) -> TestResponse {
+        let bearer = person.bearer();
         self.send(
             Method::POST,
             path,

@@ -102,7 +102,11 @@ async fn signing_up_signs_in_and_a_form_with_mistakes_comes_back_without_the_pas
         );
         assert!(response.cookie("session").is_none(), "{why}");
     }
-    assert_eq!(count(&app, "accounts").await, 1, "only the shopper");
+    assert_eq!(
+        count(&app, "accounts").await,
+        2,
+        "only the shopper and the merchant"
+    );
 
     let response = sign_up(&app, " Ada@Example.com ", "Ada Lovelace", TEST_PASSWORD).await;
     assert_eq!(
@@ -177,7 +181,11 @@ async fn an_email_has_one_account_whatever_its_case_even_when_sign_ups_race() {
         "the unique index decides, not a check before the insert"
     );
     assert!(racing.iter().all(|r| r.status.as_u16() < 500));
-    assert_eq!(count(&app, "accounts").await, 3);
+    assert_eq!(
+        count(&app, "accounts").await,
+        4,
+        "the shopper, the merchant, Grace and Linus"
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 use hyper::{Method, StatusCode};
 use market_tests::shop::ApiItem;
-use market_tests::testing::{json_headers, spawn_app};
+use market_tests::testing::{json_headers, merchant, spawn_app};
 use serde_json::{Value, json};
 
 const ITEM: &str = r#"{"name":"Desk","quantity":2,"price":"9.99","description":"Oak, 120 cm."}"#;
@@ -294,7 +294,8 @@ async fn unknown_api_paths_get_a_json_404() {
 
 /// A sell and a buy through the API are one statement each, the token's check included,
 /// on one connection checkout (whose clean-up is Spin's: at most 7 statements); a
-/// revoked token's write is refused by that same statement and writes nothing.
+/// revoked token's write is refused by that same statement and writes nothing. The
+/// shopper sells, the merchant buys (nobody buys their own listing).
 #[tokio::test]
 async fn a_sell_and_a_buy_through_the_api_are_one_statement_each_token_check_included() {
     let app = spawn_app().await;
@@ -306,7 +307,11 @@ async fn a_sell_and_a_buy_through_the_api_are_one_statement_each_token_check_inc
     let after_sell = app.pg_work().await;
     let id = id_of(&sold).expect("an item");
     let bought = app
-        .post_json(&format!("/api/items/{id}/buy"), r#"{"quantity":1}"#)
+        .post_json_as(
+            merchant(),
+            &format!("/api/items/{id}/buy"),
+            r#"{"quantity":1}"#,
+        )
         .await;
     let after_buy = app.pg_work().await;
 

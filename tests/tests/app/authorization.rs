@@ -4,7 +4,7 @@
 
 use hyper::{Method, StatusCode};
 use market_tests::shop::ApiItem;
-use market_tests::testing::{TestApp, TestPerson, spawn_app};
+use market_tests::testing::{TestApp, TestPerson, TestResponse, spawn_app};
 
 /// Who sends the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,7 +163,8 @@ fn form_routes() -> Vec<FormRoute> {
             name: "POST /items/{id}/buy",
             path: |cell| format!("/items/{}/buy", cell.item),
             fields: &[("quantity", "1"), ("shown_price", "10.00")],
-            expect: [SignIn, Done(303), Done(303), SignIn],
+            // Nobody buys their own listing.
+            expect: [SignIn, Refused(409), Done(303), SignIn],
         },
         FormRoute {
             name: "POST /items/{id}/edit",
@@ -212,7 +213,8 @@ fn api_routes() -> Vec<ApiRoute> {
             name: "POST /api/items/{id}/buy",
             path: |cell| format!("/api/items/{}/buy", cell.item),
             body: r#"{"quantity":1}"#,
-            expect: [Refused(401), Done(200), Done(200), Refused(401)],
+            // Nobody buys their own listing.
+            expect: [Refused(401), Refused(409), Done(200), Refused(401)],
         },
         ApiRoute {
             method: Method::PATCH,
@@ -231,15 +233,12 @@ fn api_routes() -> Vec<ApiRoute> {
     ]
 }
 
-/// Checks one cell's answer, and that a refused one wrote nothing.
-fn check(
-    cell_name: &str,
-    expect: Expect,
-    status: StatusCode,
-    location: Option<&str>,
-    before: &str,
-    after: &str,
-) {
+/// Why the owner's buy is refused (409), in the API's answer and on the form's page.
+const OWN_LISTING: &str = "This is your own listing: you cannot buy it.";
+
+/// Checks one cell's answer (a 409 says why), and that a refused one wrote nothing.
+fn check(cell_name: &str, expect: Expect, response: &TestResponse, before: &str, after: &str) {
+    let (status, location) = (response.status, response.header("location"));
     match expect {
         Done(code) => assert_eq!(status.as_u16(), code, "{cell_name}"),
         SignIn => {
@@ -250,6 +249,10 @@ fn check(
             );
         }
         Refused(code) => assert_eq!(status.as_u16(), code, "{cell_name}"),
+    }
+    if expect == Refused(409) {
+        let body = response.text();
+        assert!(body.contains(OWN_LISTING), "{cell_name}: {body}");
     }
     if !matches!(expect, Done(_)) {
         assert_eq!(
@@ -273,14 +276,7 @@ async fn every_write_route_answers_each_kind_of_person_as_the_table_says() {
                 .await;
             let after = everything(&app).await;
             let name = format!("{} × {who:?}", route.name);
-            check(
-                &name,
-                expect,
-                response.status,
-                response.header("location"),
-                &before,
-                &after,
-            );
+            check(&name, expect, &response, &before, &after);
             table.push(format!("{name}: {}", response.status.as_u16()));
         }
     }
@@ -303,7 +299,7 @@ async fn every_write_route_answers_each_kind_of_person_as_the_table_says() {
                 .await;
             let after = everything(&app).await;
             let name = format!("{} × {who:?}", route.name);
-            check(&name, expect, response.status, None, &before, &after);
+            check(&name, expect, &response, &before, &after);
             if response.status == StatusCode::UNAUTHORIZED {
                 let challenge = response.header("www-authenticate").unwrap_or_default();
                 assert!(

@@ -1,7 +1,7 @@
 use futures::future::join_all;
 use hyper::{Method, StatusCode};
-use market_tests::shop::{list_item, post_buy_form, purchases, stock};
-use market_tests::testing::{TestApp, json_headers, spawn_app};
+use market_tests::shop::{ApiItem, list_item, post_buy_form, purchases, stock};
+use market_tests::testing::{TestApp, json_headers, merchant, shopper, spawn_app};
 
 async fn buy(app: &TestApp, id: i64, body: &str) -> market_tests::testing::TestResponse {
     app.post_json(&format!("/api/items/{id}/buy"), body).await
@@ -41,6 +41,60 @@ async fn buying_more_than_is_left_gets_409_and_takes_nothing() {
     assert_eq!(sold_out.status, StatusCode::CONFLICT);
     assert_eq!(sold_out.json()["error"], "This item is sold out.");
     assert_eq!(stock(&app, id).await, 0);
+    assert_eq!(purchases(&app, id).await, 1);
+}
+
+#[tokio::test]
+async fn buying_ones_own_listing_gets_409_by_the_api_and_the_form_and_takes_nothing() {
+    const OWN_LISTING: &str = "This is your own listing: you cannot buy it.";
+    let app = spawn_app().await;
+    let id = ApiItem::named("Own lamp")
+        .quantity(3)
+        .list_as(&app, shopper())
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let (cookie, token) = app.csrf().await;
+
+    let by_api = buy(&app, id, r#"{"quantity":1}"#).await;
+    let by_form = post_buy_form(
+        &app,
+        id,
+        &cookie,
+        &format!("csrf_token={token}&quantity=1&shown_price=9.99&back=item"),
+    )
+    .await;
+
+    assert_eq!(by_api.status, StatusCode::CONFLICT, "{}", by_api.text());
+    assert_eq!(by_api.json()["error"], OWN_LISTING);
+    assert_eq!(by_form.status, StatusCode::CONFLICT, "{}", by_form.text());
+    let html = by_form.text();
+    assert!(
+        html.contains(r#"<h1 id="item-name">Own lamp</h1>"#),
+        "the item page again: {html}"
+    );
+    assert!(html.contains(&format!(r#"id="buy-error-{id}""#)), "{html}");
+    assert!(html.contains(OWN_LISTING), "{html}");
+    assert_eq!(stock(&app, id).await, 3, "nothing taken");
+    assert_eq!(purchases(&app, id).await, 0, "no purchase recorded");
+    let notices: i64 = app
+        .db
+        .query_one("SELECT count(*) FROM notices", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(notices, 0, "no order to ship");
+
+    // Anyone else may buy it: the refusal is about who buys, not about the item.
+    let other = app
+        .post_json_as(
+            merchant(),
+            &format!("/api/items/{id}/buy"),
+            r#"{"quantity":1}"#,
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.text());
+    assert_eq!(stock(&app, id).await, 2);
     assert_eq!(purchases(&app, id).await, 1);
 }
 

@@ -11,7 +11,8 @@ use futures::future::join_all;
 use hyper::{Method, StatusCode};
 use market_tests::nginx::Nginx;
 use market_tests::testing::{
-    get_at, json_headers, send_from, send_raw, send_to, spawn_app_with_own_cluster, spawn_replicas,
+    get_at, json_headers, merchant, send_from, send_raw, send_to, spawn_app_with_own_cluster,
+    spawn_replicas,
 };
 use market_tests::upstream::{recording_upstream, slow_upstream};
 use serde_json::json;
@@ -385,15 +386,21 @@ async fn everything_at_once(addr: SocketAddr, id: i64) -> Vec<(String, StatusCod
 async fn a_frozen_postgres_is_answered_within_the_bound_and_everything_recovers_after() {
     let app = spawn_app_with_own_cluster().await;
     let nginx = Nginx::start(&Nginx::project_conf_d(), app.addr()).unwrap();
+    // The merchant lists what the shopper's requests below buy (nobody buys their own).
+    let merchant = merchant().bearer();
     let created = send_to(
         nginx.addr,
         Method::POST,
         "/api/items",
-        &json_headers(),
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &merchant),
+        ],
         Bytes::from(r#"{"name":"Lamp","quantity":5,"price":"3.00","description":"d"}"#),
     )
     .await
     .unwrap();
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     let id = created.json()["id"].as_i64().unwrap();
     let cluster = app.own_cluster.as_ref().unwrap();
 

@@ -11,7 +11,7 @@ use market_tests::nginx::Nginx;
 use market_tests::shop::{ApiItem, list_item};
 use market_tests::testing::STYLESHEET_PATH;
 use market_tests::testing::{
-    TestApp, TestPerson, TestResponse, send_raw, send_to, shopper, spawn_app,
+    TestApp, TestPerson, TestResponse, merchant, send_raw, send_to, shopper, spawn_app,
 };
 use serde_json::Value;
 
@@ -217,14 +217,16 @@ fn json(response: &TestResponse) -> Value {
 async fn an_anonymous_reader_sees_every_kind_of_write_within_two_seconds_and_the_writer_at_once() {
     let shop = shop().await;
     let (nginx, id) = (&shop.nginx, shop.item);
-    let seller = shopper();
+    // The merchant sells (`shop`'s items are theirs), the shopper buys: nobody buys their
+    // own listing.
+    let seller = merchant();
     let mut took = Vec::new();
 
     // A new item.
     warm(nginx, &["/".to_owned(), "/api/items".to_owned()]).await;
     let created = shop
         .app
-        .post_json("/api/items", &ApiItem::named("Fresh kettle").json())
+        .post_json_as(seller, "/api/items", &ApiItem::named("Fresh kettle").json())
         .await;
     let acknowledged = Instant::now();
     assert_eq!(created.status, StatusCode::CREATED);
@@ -280,11 +282,15 @@ async fn an_anonymous_reader_sees_every_kind_of_write_within_two_seconds_and_the
         .await,
     ));
 
-    // A buy that takes the last units.
+    // A buy that takes the last units, by the shopper.
     warm(nginx, std::slice::from_ref(&item_page)).await;
     let bought = shop
         .app
-        .post_json(&format!("/api/items/{id}/buy"), r#"{"quantity":4}"#)
+        .post_json_as(
+            shopper(),
+            &format!("/api/items/{id}/buy"),
+            r#"{"quantity":4}"#,
+        )
         .await;
     let acknowledged = Instant::now();
     assert_eq!(bought.status, StatusCode::OK, "{}", bought.text());

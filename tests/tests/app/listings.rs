@@ -5,7 +5,7 @@
 use hyper::{Method, StatusCode};
 use market_tests::shop::{ApiItem, list_item, stock};
 use market_tests::testing::{
-    TestApp, TestPerson, connect, create_database_with, shopper, shown_token, spawn_app,
+    TestApp, TestPerson, connect, create_database_with, merchant, shopper, shown_token, spawn_app,
 };
 use migrations::MIGRATIONS;
 
@@ -34,8 +34,10 @@ async fn api_as(
 #[tokio::test]
 async fn a_seller_changes_price_stock_and_description_but_not_the_name() {
     let app = spawn_app().await;
+    // `list_item` lists as the merchant: they are the seller here.
+    let seller = merchant();
     let id = list_item(&app, "Teapot", 2).await;
-    let session = shopper().session_cookie();
+    let session = seller.session_cookie();
 
     let form = app
         .get_with_cookie(&format!("/items/{id}/edit"), &session)
@@ -83,11 +85,11 @@ async fn a_seller_changes_price_stock_and_description_but_not_the_name() {
     assert_eq!(item["price"]["amount"], "12.50");
     assert_eq!(item["description"], "Now with a lid");
     assert_eq!(item["name"], "Teapot");
-    assert_eq!(item["seller"], "Shopper");
+    assert_eq!(item["seller"], "Merchant");
 
     let by_api = api_as(
         &app,
-        shopper(),
+        seller,
         Method::PATCH,
         id,
         r#"{"quantity":3,"price":"8.00","description":"Through the API","name":"Renamed"}"#,
@@ -101,7 +103,7 @@ async fn a_seller_changes_price_stock_and_description_but_not_the_name() {
         home.contains("8.00 EUR") && home.contains("3 in stock"),
         "the cache shows it"
     );
-    let invalid = api_as(&app, shopper(), Method::PATCH, id, r#"{"quantity":3}"#).await;
+    let invalid = api_as(&app, seller, Method::PATCH, id, r#"{"quantity":3}"#).await;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(invalid.json()["errors"]["price"].is_string());
 }
@@ -112,13 +114,18 @@ async fn a_withdrawn_item_leaves_the_listing_and_search_says_so_on_its_page_and_
     let kept = list_item(&app, "Kept kettle", 2).await;
     let id = list_item(&app, "Withdrawn kettle", 2).await;
     app.get("/").await;
-    let session = shopper().session_cookie();
+    // The merchant (`list_item`'s seller) withdraws it; the shopper then tries to buy it.
+    let seller = merchant();
 
     let withdrawn = app
-        .post_form(Some(&session), &format!("/items/{id}/withdraw"), &[])
+        .post_form(
+            Some(&seller.session_cookie()),
+            &format!("/items/{id}/withdraw"),
+            &[],
+        )
         .await;
     assert_eq!(withdrawn.status, StatusCode::SEE_OTHER);
-    let again = api_as(&app, shopper(), Method::DELETE, id, "").await;
+    let again = api_as(&app, seller, Method::DELETE, id, "").await;
     assert_eq!(
         again.status,
         StatusCode::NO_CONTENT,
@@ -151,7 +158,7 @@ async fn a_withdrawn_item_leaves_the_listing_and_search_says_so_on_its_page_and_
 
     let by_form = app
         .post_form(
-            Some(&session),
+            Some(&shopper().session_cookie()),
             &format!("/items/{id}/buy"),
             &[("quantity", "1"), ("back", "item")],
         )
@@ -165,7 +172,7 @@ async fn a_withdrawn_item_leaves_the_listing_and_search_says_so_on_its_page_and_
     }
     let change = api_as(
         &app,
-        shopper(),
+        seller,
         Method::PATCH,
         id,
         r#"{"quantity":3,"price":"8.00","description":"d"}"#,
@@ -189,15 +196,16 @@ async fn a_buy_at_a_price_that_changed_since_the_page_was_shown_is_refused_with_
         page.contains(r#"name="shown_price" value="9.99""#),
         "the form carries it"
     );
+    // Its seller (the merchant: `list_item`) changes the price.
     let changed = api_as(
         &app,
-        shopper(),
+        merchant(),
         Method::PATCH,
         id,
         r#"{"quantity":3,"price":"12.00","description":"Dearer now"}"#,
     )
     .await;
-    assert_eq!(changed.status, StatusCode::OK);
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
 
     let by_form = app
         .post_form(

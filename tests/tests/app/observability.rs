@@ -11,9 +11,9 @@ use market_tests::forms::{FilledForm, csrf_token_of_session};
 use market_tests::nginx::Nginx;
 use market_tests::otlp::{self, Receiver};
 use market_tests::redis::RedisServer;
-use market_tests::shop::{ApiItem, SellFields, buy_with_key, create_with_key};
+use market_tests::shop::{ApiItem, SellFields, buy_with_key, create_with_key_as};
 use market_tests::testing::{
-    TestApp, TestResponse, json_headers, json_lines, send_to, shopper, spawn_app,
+    TestApp, TestResponse, json_headers, json_lines, merchant, send_to, shopper, spawn_app,
     spawn_app_with_environment, spawn_app_with_own_cluster, spawn_app_with_variables,
 };
 use serde_json::Value;
@@ -223,8 +223,10 @@ async fn a_sell_a_browse_and_buys_each_log_one_line_with_what_they_came_to() {
     let after_sell = app.get("/").await;
 
     let key = "buy-key-0123456789abcdef";
-    let created = create_with_key(
+    // The merchant lists what the shopper buys (nobody buys their own listing).
+    let created = create_with_key_as(
         &app,
+        merchant(),
         "sell-key-0123456789",
         &ApiItem::named("Blue bowl").quantity(1).json(),
     )

@@ -71,7 +71,9 @@ async fn the_app_serves_its_description_and_nginx_keeps_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_running_app_matches_its_description_under_schemathesis() {
     let app = spawn_app().await;
-    // Something to read, buy, change and withdraw besides what the fuzzer creates.
+    // Something to read and buy besides what the fuzzer creates: the merchant's
+    // (`list_item`), since nobody buys their own listing; the fuzzer's own items are
+    // what it changes and withdraws (and its buys of them are refused with 409).
     for n in 0..3 {
         list_item(&app, &format!("Fuzzed lamp {n}"), 1_000).await;
     }

@@ -14,12 +14,13 @@ use market_tests::forms::{csrf_token_for_cookies, presession};
 use market_tests::nginx::Nginx;
 use market_tests::testing::{
     Replicas, TestPerson, TestResponse, add_person, connect, get_at, item_names, json_headers,
-    pg_work, send_from, send_to, spawn_replicas, spawn_replicas_on_own_cluster,
+    merchant, pg_work, send_from, send_to, spawn_replicas, spawn_replicas_on_own_cluster,
 };
 use serde_json::json;
 
 use market_tests::shop::race_readers_and_writers;
 
+/// `POST path` with JSON to the instance at `addr`, as the shopper's program.
 async fn post(
     addr: SocketAddr,
     path: &str,
@@ -33,9 +34,24 @@ async fn post(
         .unwrap()
 }
 
+/// Lists an item through the instance at `addr` as the merchant's program (what the
+/// shopper buys: nobody buys their own listing); its id.
 async fn create(addr: SocketAddr, name: &str, quantity: i32) -> i64 {
     let body = json!({"name": name, "quantity": quantity, "price": "5", "description": "d"});
-    let response = post(addr, "/api/items", &[], body.to_string()).await;
+    let bearer = merchant().bearer();
+    let headers = [
+        ("content-type", "application/json"),
+        ("authorization", bearer.as_str()),
+    ];
+    let response = send_to(
+        addr,
+        Method::POST,
+        "/api/items",
+        &headers,
+        body.to_string().into(),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
     response.json()["id"].as_i64().unwrap()
 }

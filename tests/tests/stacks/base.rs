@@ -81,9 +81,10 @@ fn only_nginx_is_published(stack: &Stack) {
     }
 }
 
-/// A person lists an item with the form (a double click lists it once), sees it listed
-/// with a confirmation, and buys two; returns its id.
-async fn a_person_sells_and_buys_with_the_forms(stack: &Stack) -> i64 {
+/// A person (the merchant) lists an item with the form (a double click lists it once)
+/// and sees it listed with a confirmation; another (the shopper: nobody buys their own
+/// listing) buys two with the buy form; returns its id.
+async fn a_person_sells_and_another_buys_with_the_forms(stack: &Stack) -> i64 {
     let addr = stack.addr();
     let fields = [
         ("name", "Compose kettle"),
@@ -91,8 +92,8 @@ async fn a_person_sells_and_buys_with_the_forms(stack: &Stack) -> i64 {
         ("price", "12.50"),
         ("description", "Listed through nginx in the compose stack"),
     ];
-    let session = stack.shopper().await.unwrap().session_cookie();
-    let sell = FilledForm::from_home(addr, &session, "/items", &fields)
+    let seller = stack.merchant().await.unwrap().session_cookie();
+    let sell = FilledForm::from_home(addr, &seller, "/items", &fields)
         .await
         .unwrap();
     let first = sell.submit(addr).await.unwrap();
@@ -133,7 +134,8 @@ async fn a_person_sells_and_buys_with_the_forms(stack: &Stack) -> i64 {
     let id = kettles[0]["id"].as_i64().unwrap();
 
     let action = format!("/items/{id}/buy");
-    let buy = FilledForm::from_home(addr, &session, &action, &[("quantity", "2")])
+    let buyer = stack.shopper().await.unwrap().session_cookie();
+    let buy = FilledForm::from_home(addr, &buyer, &action, &[("quantity", "2")])
         .await
         .unwrap();
     let bought = buy.submit(addr).await.unwrap();
@@ -142,7 +144,8 @@ async fn a_person_sells_and_buys_with_the_forms(stack: &Stack) -> i64 {
     id
 }
 
-/// A program lists, reads, pages and buys through the JSON API.
+/// A program lists (the merchant's), reads and pages, and another buys (the shopper's),
+/// through the JSON API.
 async fn a_program_uses_the_api(stack: &Stack) {
     let created = list_by_api(stack, "API lamp", 2).await;
     let id = created["id"].as_i64().unwrap();
@@ -171,7 +174,8 @@ async fn a_photo_goes_up_and_comes_back(stack: &Stack) {
     let id = list_by_api(stack, "Photographed lamp", 1).await["id"]
         .as_i64()
         .unwrap();
-    let bearer = stack.shopper().await.unwrap().bearer();
+    // Its seller: `list_by_api` lists as the merchant.
+    let bearer = stack.merchant().await.unwrap().bearer();
     let phone = market_tests::images::phone_jpeg(4032, 3024, 6, true);
     let uploaded = send_to(
         stack.addr(),
@@ -365,7 +369,7 @@ async fn the_stack_comes_up_in_order_serves_people_and_programs_keeps_its_data_a
     started_in_order_and_healthy(&stack);
     only_nginx_is_published(&stack);
 
-    let id = a_person_sells_and_buys_with_the_forms(&stack).await;
+    let id = a_person_sells_and_another_buys_with_the_forms(&stack).await;
     a_program_uses_the_api(&stack).await;
     a_photo_goes_up_and_comes_back(&stack).await;
     anonymous_reads_come_from_the_edge_cache(&stack, id).await;

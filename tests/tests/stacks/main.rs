@@ -14,13 +14,15 @@ use hyper::StatusCode;
 use market_tests::compose::Stack;
 use serde_json::{Value, json};
 
-/// Lists an item through the API of the stack and returns it as stored.
+/// Lists an item through the API of the stack as the [`Stack::merchant`] (what the
+/// shopper buys: nobody buys their own listing) and returns it as stored.
 pub async fn list_by_api(stack: &Stack, name: &str, quantity: u32) -> Value {
     let body = json!({
         "name": name, "quantity": quantity, "price": "4.50", "description": "Through nginx"
     });
+    let merchant = stack.merchant().await.unwrap();
     let response = stack
-        .post_json("/api/items", &body.to_string())
+        .post_json_as(merchant, "/api/items", &body.to_string())
         .await
         .unwrap();
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());

@@ -65,8 +65,11 @@ async fn replicas_behind_nginx_share_writes_at_once_and_never_sell_a_unit_twice(
     // writer's requests never come from the edge cache; the write limit of the edge, 20
     // at once, bounds the rounds). An anonymous reader, answered by nginx's cache, sees
     // it within 2 s.
-    let shopper = stack.shopper().await.unwrap().clone();
-    let (session, bearer) = (shopper.session_cookie(), shopper.bearer());
+    // The writer: `list_by_api` lists as the merchant. The shopper, who buys below,
+    // signs up now too (4 writes with the merchant's sign-up, before the rounds' 12).
+    let writer = stack.merchant().await.unwrap().clone();
+    stack.shopper().await.unwrap();
+    let (session, bearer) = (writer.session_cookie(), writer.bearer());
     let read = |path: &'static str, header: (&'static str, String)| {
         let addr = stack.addr();
         async move {
