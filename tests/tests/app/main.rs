@@ -6,6 +6,7 @@ mod api;
 mod authorization;
 mod browser;
 mod browser_photos;
+mod browser_trade;
 mod buying;
 mod cache;
 mod compose;

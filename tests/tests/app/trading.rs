@@ -444,7 +444,10 @@ async fn notices_tell_of_orders_messages_and_reviews_until_seen() {
         .get_with_cookie("/", &trade.seller.session_cookie())
         .await
         .text();
-    assert!(home.contains("Notices (1 unseen)"), "the header counts them");
+    assert!(
+        home.contains("Notices (1 unseen)"),
+        "the header counts them"
+    );
     trade.bring_to(&app, "shipped").await;
     assert_eq!(unseen(&trade.buyer).await, ["order_shipped"]);
     let order_page = app
