@@ -16,12 +16,12 @@ FROM toolchain AS build
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target,id=marketplace-target \
-    cargo build --locked --release --target wasm32-wasip2 -p pages -p items -p health -p accounts -p photos -p trading \
+    cargo build --locked --release --target wasm32-wasip2 -p pages -p items -p health -p accounts -p photos -p trading -p docs \
  && cargo build --locked --release -p migrations --features runner --bin migrate \
  && mkdir -p /out \
  && cp target/wasm32-wasip2/release/pages.wasm target/wasm32-wasip2/release/items.wasm \
        target/wasm32-wasip2/release/health.wasm target/wasm32-wasip2/release/accounts.wasm \
-       target/wasm32-wasip2/release/photos.wasm target/wasm32-wasip2/release/trading.wasm \
+       target/wasm32-wasip2/release/photos.wasm target/wasm32-wasip2/release/trading.wasm target/wasm32-wasip2/release/docs.wasm \
        target/release/migrate /out/
 
 FROM debian:bookworm-slim AS migrate
@@ -45,7 +45,7 @@ CMD ["watch", "--", "--listen", "0.0.0.0:3000", "--runtime-config-file", "runtim
 FROM spin AS app
 WORKDIR /app
 COPY spin.toml runtime-config.toml ./
-COPY --from=build /out/pages.wasm /out/items.wasm /out/health.wasm /out/accounts.wasm /out/photos.wasm /out/trading.wasm \
+COPY --from=build /out/pages.wasm /out/items.wasm /out/health.wasm /out/accounts.wasm /out/photos.wasm /out/trading.wasm /out/docs.wasm \
      target/wasm32-wasip2/release/
 COPY docker/app-entrypoint.sh /usr/local/bin/app-entrypoint
 # Not root, and nothing written to disk: runtime-config.toml leaves Spin no state or log

@@ -430,7 +430,9 @@ impl Report {
         self.write_photo_uploads(&mut out)?;
 
         writeln!(out, "\n## Size and cost per request\n")?;
-        for component in ["pages", "items", "health", "accounts", "photos", "trading"] {
+        for component in [
+            "pages", "items", "health", "accounts", "photos", "trading", "docs",
+        ] {
             let path = project_dir().join(format!("target/wasm32-wasip2/release/{component}.wasm"));
             if let Ok(meta) = std::fs::metadata(&path) {
                 writeln!(out, "- `{component}.wasm`: {} KiB", meta.len() / 1024)?;

@@ -160,7 +160,9 @@ impl SpinUp {
 
 /// The components spin.toml serves, as `cargo build --target wasm32-wasip2 --release`
 /// leaves them.
-const COMPONENTS: [&str; 6] = ["pages", "items", "health", "accounts", "photos", "trading"];
+const COMPONENTS: [&str; 7] = [
+    "pages", "items", "health", "accounts", "photos", "trading", "docs",
+];
 
 /// Fails, saying what to run, when a built component is missing or older than a file of
 /// the project it was built from (cargo's dep-info beside it, and Cargo.lock): the tests
@@ -190,7 +192,7 @@ fn components_are_built() -> anyhow::Result<()> {
                 return Err(format!(
                     "{component}.wasm is older than {}: the tests would run stale components. \
                      Build them first: cargo build --target wasm32-wasip2 --release \
-                     -p pages -p items -p health -p accounts -p photos -p trading (./scripts/test does)",
+                     -p pages -p items -p health -p accounts -p photos -p trading -p docs (./scripts/test does)",
                     input.display()
                 ));
             }

@@ -42,13 +42,6 @@ fn route(request: &Request) -> Response {
                 .expect_method(READ_ONLY)
                 .map(|()| assets::stylesheet(STYLESHEET))
         }
-        assets::OPENAPI_PATH => {
-            record::route(assets::OPENAPI_PATH);
-            return request
-                .expect_method(READ_ONLY)
-                .map(|()| assets::openapi(request))
-                .unwrap_or_else(|error| error.into_response(Audience::Json));
-        }
         path if path.starts_with("/photos/") => {
             record::route("/photos/{sha256}.jpg");
             request.expect_method(READ_ONLY).and_then(|()| {

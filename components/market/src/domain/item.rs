@@ -367,6 +367,9 @@ pub struct Item {
     pub seller_name: Option<String>,
     /// Off the listing and no longer for sale.
     pub withdrawn: bool,
+    /// Its seller's rating as a seller (visible reviews).
+    #[serde(default)]
+    pub seller_rating: crate::domain::review::RatingSummary,
     /// Its photos in order, the cover first.
     #[serde(default)]
     pub photos: Vec<crate::domain::photo::Photo>,

@@ -55,25 +55,70 @@ pub struct Review {
     pub visible: bool,
 }
 
-/// The average and number of someone's visible reviews in one role.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+/// The average and number of someone's visible reviews in one role. The average is kept
+/// in tenths (as Postgres rounds it) and written as a decimal string, "4.5", as prices
+/// are: exact, and no float formatting in every component.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RatingSummary {
-    /// Rounded to one decimal; none without reviews.
-    pub average: Option<f64>,
+    /// Rounded to one decimal, in tenths; none without reviews.
+    pub average_tenths: Option<i64>,
     pub count: i64,
 }
 
 impl RatingSummary {
+    /// The average as written: "4.5".
+    pub fn average(&self) -> Option<String> {
+        self.average_tenths
+            .map(|tenths| format!("{}.{}", tenths / 10, tenths % 10))
+    }
+
     /// As a page says it: "4.5 of 5 (12 reviews)", or "No reviews yet".
     pub fn describe(&self) -> String {
-        match self.average {
+        match self.average() {
             Some(average) if self.count > 0 => format!(
-                "{average:.1} of 5 ({} review{})",
+                "{average} of 5 ({} review{})",
                 self.count,
                 if self.count == 1 { "" } else { "s" }
             ),
             _ => "No reviews yet".to_owned(),
         }
+    }
+}
+
+/// `{"average": "4.5" | null, "count": 2}`.
+impl serde::Serialize for RatingSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut summary = serializer.serialize_struct("RatingSummary", 2)?;
+        summary.serialize_field("average", &self.average())?;
+        summary.serialize_field("count", &self.count)?;
+        summary.end()
+    }
+}
+
+/// Reads back what `Serialize` wrote (the listing cache keeps items so).
+impl<'de> serde::Deserialize<'de> for RatingSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            average: Option<String>,
+            count: i64,
+        }
+        let stored = Stored::deserialize(deserializer)?;
+        let average_tenths = stored
+            .average
+            .map(|text| {
+                let (whole, tenth) = text.split_once('.').unwrap_or((&text, "0"));
+                match (whole.parse::<i64>(), tenth.parse::<i64>()) {
+                    (Ok(whole), Ok(tenth)) => Ok(whole * 10 + tenth),
+                    _ => Err(serde::de::Error::custom("an average such as 4.5")),
+                }
+            })
+            .transpose()?;
+        Ok(Self {
+            average_tenths,
+            count: stored.count,
+        })
     }
 }
 
@@ -88,9 +133,15 @@ mod tests {
         assert!(review_text(&"a".repeat(1_000)).is_ok());
         assert!(review_text(&"a".repeat(1_001)).is_err());
         let summary = RatingSummary {
-            average: Some(4.5),
+            average_tenths: Some(45),
             count: 2,
         };
         assert_eq!(summary.describe(), "4.5 of 5 (2 reviews)");
+        let json = serde_json::to_value(summary).unwrap();
+        assert_eq!(json, serde_json::json!({"average": "4.5", "count": 2}));
+        assert_eq!(
+            serde_json::from_value::<RatingSummary>(json).unwrap(),
+            summary
+        );
     }
 }

@@ -15,3 +15,4 @@ pub mod profiles;
 pub mod reviews;
 pub mod rows;
 pub mod sql;
+pub mod trade_sql;

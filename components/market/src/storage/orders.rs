@@ -6,26 +6,9 @@ use spin_sdk::pg4::{Connection, ParameterValue};
 
 use crate::domain::account::AccountId;
 use crate::domain::error::AppError;
-use crate::domain::order::{AUTO_RECEIVE_DAYS, Action, Order, OrderState, Party};
+use crate::domain::order::{Action, Order, OrderState, Party};
+use crate::storage::trade_sql::{effective_received_at, effective_state};
 use crate::storage::{db, rows, sql};
-
-/// The state of purchase `p` as it is now: a shipped order past the automatic receipt
-/// counts as received.
-pub fn effective_state(p: &str) -> String {
-    format!(
-        "CASE WHEN {p}.state = 'shipped' AND {p}.shipped_at <= now() - interval '{AUTO_RECEIVE_DAYS} days' \
-         THEN 'received' ELSE {p}.state END"
-    )
-}
-
-/// When purchase `p` was received, marked or automatically.
-pub fn effective_received_at(p: &str) -> String {
-    format!(
-        "coalesce({p}.received_at, CASE WHEN {p}.state = 'shipped' \
-         AND {p}.shipped_at <= now() - interval '{AUTO_RECEIVE_DAYS} days' \
-         THEN {p}.shipped_at + interval '{AUTO_RECEIVE_DAYS} days' END)"
-    )
-}
 
 fn order_select(condition: &str, order: &str) -> String {
     format!(

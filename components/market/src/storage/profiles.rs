@@ -7,7 +7,7 @@ use crate::domain::account::AccountId;
 use crate::domain::error::AppError;
 use crate::domain::item::Item;
 use crate::domain::review::RatingSummary;
-use crate::storage::reviews::{summary_columns, summary_of};
+use crate::storage::trade_sql::summary_columns;
 use crate::storage::{db, rows, sql};
 
 /// A person as everyone may see them.
@@ -41,8 +41,8 @@ pub fn find(conn: &Connection, id: AccountId) -> Result<Option<Profile>, AppErro
         id: row.int64("id")?,
         display_name: row.text("display_name")?,
         joined_at: row.utc_time("joined_at")?,
-        as_seller: summary_of(&row, "seller")?,
-        as_buyer: summary_of(&row, "buyer")?,
+        as_seller: row.rating_summary("seller")?,
+        as_buyer: row.rating_summary("buyer")?,
     }))
 }
 

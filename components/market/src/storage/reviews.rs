@@ -8,20 +8,10 @@ use spin_sdk::pg4::{Connection, ParameterValue};
 use crate::domain::account::AccountId;
 use crate::domain::error::AppError;
 use crate::domain::order::{OrderState, Party};
-use crate::domain::review::{BLIND_DAYS, RatingSummary, Review};
+use crate::domain::review::Review;
 use crate::storage::db::{self, OwnPage};
-use crate::storage::orders::{effective_received_at, effective_state};
+use crate::storage::trade_sql::{effective_state, visible};
 use crate::storage::{rows, sql};
-
-/// Whether review `r` (of order `p`) shows to others.
-fn visible(r: &str, p: &str) -> String {
-    format!(
-        "(EXISTS (SELECT 1 FROM reviews AS other WHERE other.order_id = {r}.order_id \
-                  AND other.author_id = {r}.subject_id) \
-          OR now() >= {received} + interval '{BLIND_DAYS} days')",
-        received = effective_received_at(p)
-    )
-}
 
 /// What writing a review came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,29 +173,5 @@ pub fn of_person(
     Ok(OwnPage {
         entries: reviews,
         next,
-    })
-}
-
-/// The visible reviews of the person whose id is the SQL expression `subject`, in
-/// `role`, as columns `<prefix>_average10` (average × 10, rounded) and `<prefix>_count`.
-pub fn summary_columns(subject: &str, role: &str, prefix: &str) -> String {
-    let of = format!(
-        "FROM reviews AS r JOIN purchases AS p ON p.id = r.order_id \
-         WHERE r.subject_id = {subject} AND r.subject_role = '{role}' AND {}",
-        visible("r", "p")
-    );
-    format!(
-        "(SELECT round(avg(r.rating) * 10)::bigint {of}) AS {prefix}_average10, \
-         (SELECT count(*) {of}) AS {prefix}_count"
-    )
-}
-
-/// Reads the columns of [`summary_columns`].
-pub fn summary_of(row: &rows::Row<'_>, prefix: &str) -> Result<RatingSummary, AppError> {
-    Ok(RatingSummary {
-        average: row
-            .optional_int64(&format!("{prefix}_average10"))?
-            .map(|tenths| tenths as f64 / 10.0),
-        count: row.int64(&format!("{prefix}_count"))?,
     })
 }

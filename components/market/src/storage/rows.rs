@@ -7,6 +7,7 @@ use spin_sdk::pg4::{Column, DbValue, RowSet};
 use crate::domain::account::{AccountId, ApiTokenInfo, Person};
 use crate::domain::error::AppError;
 use crate::domain::item::{Item, Purchase, PurchaseLine, SellerListing};
+use crate::domain::review::RatingSummary;
 
 /// One row of the result of `statement`.
 pub struct Row<'a> {
@@ -123,6 +124,16 @@ impl Row<'_> {
         }
     }
 
+    /// The columns of `trade_sql::summary_columns` with `prefix`.
+    pub fn rating_summary(&self, prefix: &str) -> Result<RatingSummary, AppError> {
+        Ok(RatingSummary {
+            average_tenths: self.optional_int64(&format!("{prefix}_average10"))?,
+            count: self
+                .optional_int64(&format!("{prefix}_count"))?
+                .unwrap_or(0),
+        })
+    }
+
     pub fn text(&self, name: &str) -> Result<String, AppError> {
         self.optional_text(name)?
             .map(str::to_owned)
@@ -163,6 +174,7 @@ impl TryFrom<&Row<'_>> for Item {
             seller_id: row.optional_int64("seller_id")?,
             seller_name: row.optional_text("seller_name")?.map(str::to_owned),
             withdrawn: row.boolean("withdrawn")?,
+            seller_rating: row.rating_summary("seller_rating")?,
             photos: match row.optional_text("photos")? {
                 Some(json) => serde_json::from_str(json)
                     .map_err(|error| AppError::Internal(format!("photos of an item: {error}")))?,

@@ -100,13 +100,18 @@ pub(crate) fn item_fields(table: &str) -> String {
          {table}.description, {table}.date_added AT TIME ZONE 'UTC' AS date_added, \
          {table}.seller_id, {table}.withdrawn_at IS NOT NULL AS withdrawn, \
          (SELECT display_name FROM accounts WHERE accounts.id = {table}.seller_id) AS seller_name, \
-         {} AS photos",
-        photos_json(&format!("{table}.id"))
+         {} AS photos, {}",
+        photos_json(&format!("{table}.id")),
+        crate::storage::trade_sql::summary_columns(
+            &format!("{table}.seller_id"),
+            "seller",
+            "seller_rating"
+        )
     )
 }
 pub(crate) const ITEM_COLUMNS: &str = "found.id, found.name, found.quantity, found.price_cents, \
      found.description, found.date_added, found.seller_id, found.withdrawn, found.seller_name, \
-     found.photos";
+     found.photos, found.seller_rating_average10, found.seller_rating_count";
 /// What `RETURNING` must hand on for [`item_fields`] to read a written row.
 const ITEM_RETURNING: &str =
     "id, name, quantity, price_cents, description, date_added, seller_id, withdrawn_at";

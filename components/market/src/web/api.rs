@@ -177,6 +177,8 @@ pub fn item_json(item: &Item, currency: &Currency) -> Value {
         "description": item.description,
         "date_added": item.date_added,
         "seller": item.seller_name,
+        "seller_id": item.seller_id,
+        "seller_rating": item.seller_rating,
         "withdrawn": item.withdrawn,
         "photos": item.photos,
     })

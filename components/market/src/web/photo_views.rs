@@ -156,6 +156,7 @@ mod tests {
             seller_name: Some("Ada".into()),
             withdrawn: false,
             photos: Vec::new(),
+            seller_rating: Default::default(),
         }
     }
 

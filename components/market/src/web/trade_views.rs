@@ -267,10 +267,7 @@ pub(crate) mod tests {
             "{html}"
         );
         assert!(html.contains(r#"<a href="/orders">Orders</a>"#), "{html}");
-        assert!(
-            html.contains(r#"Notices (3<span class="visually-hidden"> unseen</span>)"#),
-            "{html}"
-        );
+        assert!(html.contains(r#"Notices (3 unseen)"#), "{html}");
         let none = Header::SignedIn {
             name: "Ada",
             csrf_token: "tok",
@@ -313,11 +310,11 @@ pub(crate) mod tests {
             display_name: "Bo".into(),
             joined_at: "2026-01-02T03:04:05.000000Z".into(),
             as_seller: RatingSummary {
-                average: Some(4.0),
+                average_tenths: Some(40),
                 count: 1,
             },
             as_buyer: RatingSummary {
-                average: None,
+                average_tenths: None,
                 count: 0,
             },
         };

@@ -359,7 +359,10 @@ pub(crate) fn listed_by(item: &Item) -> Markup {
         p.added {
             "Listed " time datetime=(item.date_added) { (listed_on(item)) }
             @match (&item.seller_name, item.seller_id) {
-                (Some(seller), Some(id)) => { " by " a.seller href={ "/people/" (id) } { (seller) } },
+                (Some(seller), Some(id)) => {
+                    " by " a.seller href={ "/people/" (id) } { (seller) }
+                    " (" span.rating { (item.seller_rating.describe()) } ")"
+                },
                 (Some(seller), None) => { " by " span.seller { (seller) } },
                 (None, _) => {},
             }
@@ -403,6 +406,7 @@ pub(crate) mod tests {
             seller_name: Some("Ada".into()),
             withdrawn: false,
             photos: Vec::new(),
+            seller_rating: Default::default(),
         }
     }
 
