@@ -176,6 +176,9 @@ pub fn conflict_message(action: Action, state: OrderState) -> String {
 /// A shipping note as the seller typed it: one trimmed line, at most
 /// [`SHIP_NOTE_MAX_CHARS`] characters.
 pub fn ship_note(text: &str) -> Result<String, String> {
+    if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return Err("The shipping note cannot hold control characters.".into());
+    }
     let note = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if note.chars().count() > SHIP_NOTE_MAX_CHARS {
         return Err(format!(
@@ -263,6 +266,7 @@ mod tests {
                 .starts_with("This order is shipped: it cannot be cancelled")
         );
         assert!(ship_note(&"x".repeat(201)).is_err());
+        assert!(ship_note("DHL \u{0}").is_err());
         assert_eq!(ship_note("  DHL \n 123 ").unwrap(), "DHL 123");
     }
 }

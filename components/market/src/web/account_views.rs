@@ -148,7 +148,9 @@ pub fn account_page(view: &AccountView) -> Markup {
     let content = html! {
         h1 { "Your account" }
         (notice(view.notice.map(|n| (n, None))))
-        p { "Signed in as " strong { (view.person.display_name) } "." }
+        p { "Signed in as " strong { (view.person.display_name) } ". "
+            a href="/account/profile" { "Change your display name or password" } " · "
+            a href={ "/people/" (view.person.id.get()) } { "Your public profile" } }
         section aria-labelledby="tokens-heading" {
             h2 #tokens-heading { "API tokens" }
             p { "Programs use a token to list, change and buy items through the API, as "
