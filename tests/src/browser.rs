@@ -208,3 +208,20 @@ pub async fn wcag_violations(browser: &Client, axe: &str) -> Vec<String> {
         .unwrap();
     serde_json::from_value(violations).unwrap()
 }
+
+/// Prints each page state's count of WCAG 2.1 A/AA violations, and fails listing every
+/// violation of every state when there is any.
+pub fn assert_no_violations(checked: &[(&str, Vec<String>)]) {
+    for (state, violations) in checked {
+        println!("axe {state}: {} violations", violations.len());
+    }
+    let failures: Vec<String> = checked
+        .iter()
+        .flat_map(|(state, violations)| violations.iter().map(move |v| format!("{state}: {v}")))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "WCAG 2.1 A/AA violations:\n{}",
+        failures.join("\n")
+    );
+}

@@ -5,8 +5,8 @@
 
 use fantoccini::Locator;
 use market_tests::browser::{
-    ChromeDriver, axe_source, click, fill, screenshot, sell, sign_in, sign_out, sign_up, text_of,
-    wcag_violations,
+    ChromeDriver, assert_no_violations, axe_source, click, fill, screenshot, sell, sign_in,
+    sign_out, sign_up, text_of, wcag_violations,
 };
 use market_tests::nginx::Nginx;
 use market_tests::shop::ApiItem;
@@ -330,16 +330,5 @@ async fn every_page_state_passes_axe_for_wcag_2_1_a_and_aa() {
     screenshot(&browser, "a11y-account-new-token.png").await;
     browser.close().await.unwrap();
 
-    for (state, violations) in &checked {
-        println!("axe {state}: {} violations", violations.len());
-    }
-    let failures: Vec<String> = checked
-        .iter()
-        .flat_map(|(state, violations)| violations.iter().map(move |v| format!("{state}: {v}")))
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "WCAG 2.1 A/AA violations:\n{}",
-        failures.join("\n")
-    );
+    assert_no_violations(&checked);
 }

@@ -7,8 +7,8 @@
 
 use fantoccini::{Client, Locator};
 use market_tests::browser::{
-    ChromeDriver, artifacts_dir, axe_source, click, fill, screenshot, sign_in, text_of,
-    wcag_violations,
+    ChromeDriver, artifacts_dir, assert_no_violations, axe_source, click, fill, screenshot,
+    sign_in, text_of, wcag_violations,
 };
 use market_tests::images;
 use market_tests::nginx::Nginx;
@@ -124,12 +124,9 @@ async fn a_seller_lists_with_photos_from_the_file_input_and_sees_them() {
     assert_eq!(alt.as_deref(), Some("The gears, close up"));
     browser.close().await.unwrap();
 
-    for (state, violations) in [
-        ("listing with photos", &listing_violations),
-        ("item page with photos", &item_violations),
-        ("edit page with photos", &edit_violations),
-    ] {
-        println!("axe {state}: {} violations", violations.len());
-        assert!(violations.is_empty(), "{state}: {violations:#?}");
-    }
+    assert_no_violations(&[
+        ("listing with photos", listing_violations),
+        ("item page with photos", item_violations),
+        ("edit page with photos", edit_violations),
+    ]);
 }

@@ -6,8 +6,8 @@
 
 use fantoccini::{Client, Locator};
 use market_tests::browser::{
-    ChromeDriver, axe_source, click, fill, screenshot, sell, sign_in, sign_out, text_of,
-    wcag_violations,
+    ChromeDriver, assert_no_violations, axe_source, click, fill, screenshot, sell, sign_in,
+    sign_out, text_of, wcag_violations,
 };
 use market_tests::nginx::Nginx;
 use market_tests::testing::{TestApp, spawn_app};
@@ -217,18 +217,7 @@ async fn alice_and_bob_trade_a_bike_from_question_to_review() {
 
     let states: Vec<String> = one_state(&app, order).await;
     assert_eq!(states, ["received"]);
-    for (state, violations) in &checked {
-        println!("axe {state}: {} violations", violations.len());
-    }
-    let failures: Vec<String> = checked
-        .iter()
-        .flat_map(|(state, violations)| violations.iter().map(move |v| format!("{state}: {v}")))
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "WCAG 2.1 A/AA violations:\n{}",
-        failures.join("\n")
-    );
+    assert_no_violations(&checked);
 }
 
 async fn one_state(app: &TestApp, order: i64) -> Vec<String> {

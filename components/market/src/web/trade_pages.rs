@@ -164,22 +164,26 @@ pub fn order_action(request: &Request, id: i64, action: Action) -> Result<Respon
     let done = trade::act(&person, id, action, form.value(NOTE_FIELD));
     match done {
         Ok(_) => Ok(http::see_other(&order_path(id))),
-        Err(error) => {
-            let (status, message, errors) = refusal(error)?;
-            let refused = Refused {
-                message: &message,
-                errors: &errors,
-                form: &form,
-            };
-            render_order(
-                status,
-                &person,
-                &token,
-                id,
-                Some((OrderForm::Action, refused)),
-            )
-        }
+        Err(error) => order_again(error, &form, &person, &token, id, OrderForm::Action),
     }
+}
+
+/// The order page again after `which` form was refused, with why and what was typed.
+fn order_again(
+    error: AppError,
+    form: &PostedForm,
+    person: &Person,
+    token: &CsrfToken,
+    id: i64,
+    which: OrderForm,
+) -> Result<Response, AppError> {
+    let (status, message, errors) = refusal(error)?;
+    let refused = Refused {
+        message: &message,
+        errors: &errors,
+        form,
+    };
+    render_order(status, person, token, id, Some((which, refused)))
 }
 
 /// `POST /orders/{id}/review` (`rating` 1–5, `text`): publish the viewer's review and go
@@ -196,21 +200,7 @@ pub fn review_from_form(request: &Request, id: i64) -> Result<Response, AppError
     let rating = form.value(RATING_FIELD).trim().parse::<i64>().unwrap_or(0);
     match trade::write_review(&person, id, rating, form.value(TEXT_FIELD)) {
         Ok(_) => Ok(http::see_other(&order_path(id))),
-        Err(error) => {
-            let (status, message, errors) = refusal(error)?;
-            let refused = Refused {
-                message: &message,
-                errors: &errors,
-                form: &form,
-            };
-            render_order(
-                status,
-                &person,
-                &token,
-                id,
-                Some((OrderForm::Review, refused)),
-            )
-        }
+        Err(error) => order_again(error, &form, &person, &token, id, OrderForm::Review),
     }
 }
 
