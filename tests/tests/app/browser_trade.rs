@@ -75,6 +75,14 @@ async fn alice_and_bob_trade_a_bike_from_question_to_review() {
 
     // Alice sees it in her inbox and answers.
     sign_in(&browser, &base, &alice).await;
+    let header = browser
+        .find(Locator::Css("nav.account"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(header.contains("Inbox (1 unread)"), "{header}");
     browser
         .goto(&format!("{base}/conversations"))
         .await

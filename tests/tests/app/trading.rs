@@ -303,6 +303,14 @@ async fn a_conversation_is_between_the_asker_and_the_seller_only() {
     );
 
     let path = format!("/api/conversations/{conversation}");
+    let home = app
+        .get_with_cookie("/", &trade.seller.session_cookie())
+        .await
+        .text();
+    assert!(
+        home.contains("Inbox (2 unread)"),
+        "the header counts unread messages"
+    );
     let inbox = api(
         &app,
         Some(&trade.seller),

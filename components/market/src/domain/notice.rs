@@ -2,6 +2,14 @@
 //! to ship, a shipped order, a new review). Recorded as rows in the same statement as
 //! the event, shown until seen: the data an email sender could read.
 
+/// What the header counts for a signed-in person: notices not seen, and messages from
+/// others not read in any of their conversations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unseen {
+    pub notices: i64,
+    pub messages: i64,
+}
+
 /// What a notice is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -5,17 +5,27 @@ use spin_sdk::pg4::{Connection, ParameterValue};
 
 use crate::domain::account::AccountId;
 use crate::domain::error::AppError;
-use crate::domain::notice::{Notice, NoticeKind};
+use crate::domain::notice::{Notice, NoticeKind, Unseen};
 use crate::storage::{db, rows, sql};
 
-/// How many notices `account` has not seen.
-pub fn unseen_count(conn: &Connection, account: AccountId) -> Result<i64, AppError> {
+/// How many notices `account` has not seen, and how many messages from others they have
+/// not read, in one statement (the header's counts).
+pub fn counts(conn: &Connection, account: AccountId) -> Result<Unseen, AppError> {
     let rows = db::query(
         conn,
-        "SELECT count(*) AS unseen FROM notices WHERE account_id = $1::bigint AND seen_at IS NULL",
+        "SELECT (SELECT count(*) FROM notices
+                 WHERE account_id = $1::bigint AND seen_at IS NULL) AS notices,
+                (SELECT count(*) FROM conversations AS c JOIN messages AS m ON m.conversation_id = c.id
+                 WHERE $1::bigint IN (c.asker_id, c.seller_id) AND m.author_id <> $1::bigint
+                   AND m.id > coalesce((SELECT read_up_to FROM conversation_reads AS r
+                       WHERE r.conversation_id = c.id AND r.account_id = $1::bigint), 0)) AS messages",
         &[ParameterValue::Int64(account.get())],
     )?;
-    rows::single(&rows, "unseen notices")?.int64("unseen")
+    let row = rows::single(&rows, "unseen")?;
+    Ok(Unseen {
+        notices: row.int64("notices")?,
+        messages: row.int64("messages")?,
+    })
 }
 
 /// The notices `account` has not seen, newest first (at most `limit`).

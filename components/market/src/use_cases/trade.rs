@@ -7,7 +7,7 @@
 use crate::domain::account::{AccountId, Person};
 use crate::domain::conversation::{self, Conversation, MESSAGES_PAGE, Message};
 use crate::domain::error::AppError;
-use crate::domain::notice::Notice;
+use crate::domain::notice::{Notice, Unseen};
 use crate::domain::order::{self, Action, Order, Outcome, Party};
 use crate::domain::review::{self, REVIEWS_PAGE, Review};
 use crate::observe::record;
@@ -226,9 +226,9 @@ pub fn unseen_notices(viewer: &Person) -> Result<Vec<Notice>, AppError> {
     notices::unseen(&*db::open()?, viewer.id, 100)
 }
 
-/// How many notices `viewer` has not seen (the header's count).
-pub fn unseen_count(viewer: AccountId) -> Result<i64, AppError> {
-    notices::unseen_count(&*db::open()?, viewer)
+/// What `viewer`'s header counts: notices not seen, messages not read.
+pub fn unseen_count(viewer: AccountId) -> Result<Unseen, AppError> {
+    notices::counts(&*db::open()?, viewer)
 }
 
 /// Marks all of `viewer`'s notices seen.

@@ -139,7 +139,7 @@ pub struct AccountView<'a> {
     pub notice: Option<Notice>,
     pub csrf_token: &'a str,
     /// Notices the person has not seen, for the header.
-    pub unseen: i64,
+    pub unseen: crate::domain::notice::Unseen,
 }
 
 /// `/account`: who is signed in, their API tokens, and signing out everywhere.
@@ -239,7 +239,7 @@ pub struct RecordsView<'a, T> {
     pub currency: &'a Currency,
     pub csrf_token: &'a str,
     /// Notices the person has not seen, for the header.
-    pub unseen: i64,
+    pub unseen: crate::domain::notice::Unseen,
 }
 
 /// `/account/purchases`: what the person bought, newest first.

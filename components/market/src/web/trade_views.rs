@@ -240,7 +240,10 @@ pub(crate) mod tests {
         Header::SignedIn {
             name: "Ada",
             csrf_token: "tok",
-            unseen: 3,
+            unseen: crate::domain::notice::Unseen {
+                notices: 3,
+                messages: 2,
+            },
         }
     }
 
@@ -263,7 +266,7 @@ pub(crate) mod tests {
     fn the_header_leads_to_inbox_orders_and_notices_with_their_count() {
         let html = notices_page(&[], "tok", &signed_in()).into_string();
         assert!(
-            html.contains(r#"<a href="/conversations">Inbox</a>"#),
+            html.contains(r#"<a href="/conversations">Inbox (2 unread)</a>"#),
             "{html}"
         );
         assert!(html.contains(r#"<a href="/orders">Orders</a>"#), "{html}");
@@ -271,7 +274,7 @@ pub(crate) mod tests {
         let none = Header::SignedIn {
             name: "Ada",
             csrf_token: "tok",
-            unseen: 0,
+            unseen: crate::domain::notice::Unseen::default(),
         };
         let html = notices_page(&[], "tok", &none).into_string();
         assert!(html.contains(r#"<a href="/notices">Notices</a>"#), "{html}");

@@ -14,6 +14,7 @@ use crate::domain::item::{
 use crate::domain::listing::{
     Listing, SEARCH_MAX_CHARS, SEARCH_PARAM, SOLD_OUT_PARAM, SearchTerms,
 };
+use crate::domain::notice::Unseen;
 use crate::storage::db::ItemsPage;
 use crate::web::assets;
 use crate::web::cookies::Notice;
@@ -33,7 +34,7 @@ pub enum Header<'a> {
     SignedIn {
         name: &'a str,
         csrf_token: &'a str,
-        unseen: i64,
+        unseen: Unseen,
     },
     /// Not known (error pages): the brand only.
     Plain,
@@ -41,7 +42,7 @@ pub enum Header<'a> {
 
 impl<'a> Header<'a> {
     /// The header for `viewer`, who has `unseen` notices.
-    pub fn for_viewer(viewer: Option<&'a Person>, csrf_token: &'a str, unseen: i64) -> Self {
+    pub fn for_viewer(viewer: Option<&'a Person>, csrf_token: &'a str, unseen: Unseen) -> Self {
         match viewer {
             Some(person) => Self::SignedIn {
                 name: &person.display_name,
@@ -84,11 +85,14 @@ fn site_navigation(header: &Header) -> Markup {
             },
             Header::SignedIn { name, csrf_token, unseen } => nav.account aria-label="Account" {
                 span.signed-in { "Signed in as " strong { (name) } }
-                a href="/conversations" { "Inbox" }
+                a href="/conversations" {
+                    "Inbox"
+                    @if unseen.messages > 0 { " (" (unseen.messages) " unread)" }
+                }
                 a href="/orders" { "Orders" }
                 a href="/notices" {
                     "Notices"
-                    @if *unseen > 0 { " (" (unseen) " unseen)" }
+                    @if unseen.notices > 0 { " (" (unseen.notices) " unseen)" }
                 }
                 a href=(paths::MY_LISTINGS) { "My listings" }
                 a href=(paths::MY_PURCHASES) { "My purchases" }
@@ -443,7 +447,7 @@ pub(crate) mod tests {
             header: Header::SignedIn {
                 name: "Ada",
                 csrf_token: "tok",
-                unseen: 0,
+                unseen: Unseen::default(),
             },
             buy_error_elsewhere: None,
         })
