@@ -495,13 +495,15 @@ impl TestApp {
         pg_work(&self.db).await
     }
 
-    /// Connections to this test's database other than the test's own.
+    /// The app's connections to this test's database: those of its role. The connections
+    /// the test opened to arrange the database are not counted; a backend of one it has
+    /// already dropped can linger in `pg_stat_activity` for a moment on a busy machine.
     pub async fn open_pg_connections(&self) -> i64 {
         self.db
             .query_one(
                 "SELECT count(*) FROM pg_stat_activity
-                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                &[],
+                 WHERE datname = current_database() AND usename = $1",
+                &[&migrations::APP_ROLE],
             )
             .await
             .expect("reading pg_stat_activity")
