@@ -258,6 +258,7 @@ pub fn shown_token(html: &str) -> Option<String> {
 
 /// Stores `person` in the database behind `db`, as signing up, signing in and creating
 /// a token would (the password hashed once per process: Argon2 is slow on purpose).
+/// Arranges `person` as someone who signed up and verified their address long ago.
 pub async fn add_person(db: &tokio_postgres::Client, person: &TestPerson) {
     use market::domain::account::{Password, Secret, hash_password};
     static HASH: OnceLock<String> = OnceLock::new();
@@ -269,8 +270,8 @@ pub async fn add_person(db: &tokio_postgres::Client, person: &TestPerson) {
     };
     db.execute(
         "WITH account AS (
-             INSERT INTO accounts (email, display_name, password_hash)
-             VALUES ($1, $2, $3) RETURNING id
+             INSERT INTO accounts (email, display_name, password_hash, email_verified_at)
+             VALUES ($1, $2, $3, now()) RETURNING id
          ), session AS (
              INSERT INTO sessions (token_hash, account_id) SELECT $4, id FROM account
          )
@@ -613,10 +614,17 @@ impl TestApp {
         path: &str,
         fields: &[(&str, &str)],
     ) -> TestResponse {
-        // The sign-in and sign-up forms carry their pre-session's token (one browser's,
-        // the same for every post of this process); others their session's.
+        // The sign-in, sign-up, forgotten-password and reset forms carry their
+        // pre-session's token (one browser's, the same for every post of this process);
+        // others their session's.
         static PRESESSION: OnceLock<(String, String)> = OnceLock::new();
-        let (cookies, token) = if ["/account/sign-in", "/account/sign-up"].contains(&path) {
+        let presession_forms = [
+            "/account/sign-in",
+            "/account/sign-up",
+            "/account/email/forgot",
+            "/account/email/reset",
+        ];
+        let (cookies, token) = if presession_forms.contains(&path) {
             let (presession, token) = PRESESSION.get_or_init(presession).clone();
             let cookies = match cookie {
                 Some(cookie) => format!("{presession}; {cookie}"),

@@ -3,7 +3,9 @@
 //! messages, and `/items/{id}/ask` from an item's page), public profiles
 //! (`/people/{id}`), notices (`/notices`), and their JSON API under `/api/orders`,
 //! `/api/conversations`, `/api/people` and `/api/items/{id}/conversations`; and a
-//! person's own display name and password (`/account/profile`, `/account/password`). This
+//! person's own display name and password (`/account/profile`, `/account/password`), and
+//! their email: address verification, password reset, notice settings and one-click
+//! unsubscribe (`/account/email/...`, `market::web::email_pages`). This
 //! component only routes (`market::web::trade_pages`, `market::web::trade_api`).
 
 use market::domain::error::AppError;
@@ -11,7 +13,7 @@ use market::domain::order::Action;
 use market::observe::record;
 use market::web::errors::Audience;
 use market::web::http::{Method, READ_ONLY, Request, Response};
-use market::web::{profile_forms, trade_api, trade_pages};
+use market::web::{email_pages, profile_forms, trade_api, trade_pages};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
@@ -119,6 +121,7 @@ fn page_route(request: &Request, segments: &[&str]) -> Result<Response, AppError
             request.expect_method(POST)?;
             profile_forms::password_from_form(request)
         }
+        ["account", "email", rest @ ..] => email_route(request, rest),
         ["notices"] => {
             record::route("/notices");
             request.expect_method(READ_ONLY)?;
@@ -128,6 +131,64 @@ fn page_route(request: &Request, segments: &[&str]) -> Result<Response, AppError
             record::route("/notices/seen");
             request.expect_method(POST)?;
             trade_pages::mark_all_seen(request)
+        }
+        _ => Err(AppError::NotFound),
+    }
+}
+
+const GET_AND_POST: &[Method] = &[Method::GET, Method::HEAD, Method::POST];
+
+/// `/account/email/...`: a person's address and notice settings, the verification and
+/// reset links, and one-click unsubscribe.
+fn email_route(request: &Request, rest: &[&str]) -> Result<Response, AppError> {
+    let read_only = matches!(request.method, Method::GET | Method::HEAD);
+    match rest {
+        [] => {
+            record::route("/account/email");
+            request.expect_method(READ_ONLY)?;
+            email_pages::email_page(request)
+        }
+        ["resend"] => {
+            record::route("/account/email/resend");
+            request.expect_method(POST)?;
+            email_pages::resend_from_form(request)
+        }
+        ["notices"] => {
+            record::route("/account/email/notices");
+            request.expect_method(POST)?;
+            email_pages::notices_from_form(request)
+        }
+        ["verify"] => {
+            record::route("/account/email/verify");
+            request.expect_method(READ_ONLY)?;
+            email_pages::verify_page(request)
+        }
+        ["forgot"] => {
+            record::route("/account/email/forgot");
+            request.expect_method(GET_AND_POST)?;
+            if read_only {
+                email_pages::forgot_page(request)
+            } else {
+                email_pages::forgot_from_form(request)
+            }
+        }
+        ["reset"] => {
+            record::route("/account/email/reset");
+            request.expect_method(GET_AND_POST)?;
+            if read_only {
+                email_pages::reset_page(request)
+            } else {
+                email_pages::reset_from_form(request)
+            }
+        }
+        ["unsubscribe"] => {
+            record::route("/account/email/unsubscribe");
+            request.expect_method(GET_AND_POST)?;
+            if read_only {
+                email_pages::unsubscribe_page(request)
+            } else {
+                email_pages::unsubscribe(request)
+            }
         }
         _ => Err(AppError::NotFound),
     }

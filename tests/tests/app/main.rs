@@ -12,6 +12,7 @@ mod cache;
 mod compose;
 mod edge;
 mod edge_cache;
+mod email_links;
 mod entrypoint;
 mod faults;
 mod health;

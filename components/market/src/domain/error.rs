@@ -24,6 +24,9 @@ pub enum AppError {
     },
     /// Too many failed sign-ins with this email: the seconds to wait.
     TooManyAttempts(u32),
+    /// A write that needs a verified email address (listing, messaging) from someone
+    /// whose address is not verified yet (403).
+    Unverified,
     /// Messages sent too fast (429); the text says what to do.
     TooManyMessages(String),
     NotFound,

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod conversation;
+pub mod email;
 pub mod error;
 pub mod idempotency;
 pub mod item;

@@ -512,6 +512,7 @@ pub fn insert_account(
     password_hash: &str,
     session: &Secret,
     previous: Option<&Secret>,
+    verify_link: &Secret,
 ) -> Result<Option<Person>, AppError> {
     let params = [
         ParameterValue::Str(account.email.as_str().to_owned()),
@@ -519,6 +520,8 @@ pub fn insert_account(
         ParameterValue::Str(password_hash.to_owned()),
         ParameterValue::Str(session.digest()),
         secret_parameter(previous),
+        ParameterValue::Str(verify_link.digest()),
+        ParameterValue::Str(verify_link.expose().to_owned()),
     ];
     let rows = query(db, &sql::insert_account_sql(), &params)?;
     rows::found(&rows, "insert account", "id")

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod config;
 pub mod conversations;
 pub mod db;
+pub mod email;
 pub mod notices;
 pub mod orders;
 pub mod pg_errors;

@@ -19,6 +19,7 @@ use crate::domain::account::{
     FREE_SIGN_IN_FAILURES, MAX_SIGN_IN_DELAY_SECONDS, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME,
     SESSION_TOUCH_INTERVAL,
 };
+use crate::domain::email::LinkPurpose;
 use crate::domain::idempotency::KEY_LIFETIME;
 use crate::domain::listing::Listing;
 
@@ -391,8 +392,9 @@ fn remove_expired_sessions() -> String {
 
 /// Creates the account (`$1` email, `$2` display name, `$3` password hash) unless one
 /// has this email in any case, and signs it in with the session `$4`, ending the
-/// browser's previous session `$5` (NULL for none). Yields the account, NULLs when the
-/// email is taken.
+/// browser's previous session `$5` (NULL for none); the address's verification link
+/// (digest `$6`) and its email (token `$7`) go to `email_links` and the outbox in the same
+/// statement. Yields the account, NULLs when the email is taken.
 pub fn insert_account_sql() -> String {
     let ctes = format!(
         "WITH created AS (
@@ -405,7 +407,14 @@ pub fn insert_account_sql() -> String {
              SELECT $4::text, id FROM created
          ), ended AS (
              DELETE FROM sessions WHERE token_hash = $5::text
+         ), verify_link AS (
+             INSERT INTO email_links (token_hash, account_id, purpose, expires_at)
+             SELECT $6::text, id, 'verify', now() + interval '{}' FROM created
+         ), verify_email AS (
+             INSERT INTO outbox (account_id, kind, link_token)
+             SELECT id, 'verify', $7::text FROM created
          ), {}",
+        LinkPurpose::Verify.lifetime(),
         remove_expired_sessions()
     );
     format!(

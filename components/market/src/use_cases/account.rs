@@ -2,6 +2,7 @@
 //! and create and revoke API tokens; and who a session or token stands for.
 
 use crate::domain::account::{self, Email, NewAccount, Password, Person, Secret, TokenName, field};
+use crate::domain::email;
 use crate::domain::error::AppError;
 use crate::domain::item::FieldErrors;
 use crate::observe::record;
@@ -31,7 +32,16 @@ pub fn sign_up(
     })?;
     let hash = account::hash_password(&account.password)?;
     let session = Secret::new_session_id()?;
-    match db::insert_account(&*db::open()?, &account, &hash, &session, previous)? {
+    // The address's verification link is mailed from the outbox row written with it.
+    let verify_link = email::new_link_token()?;
+    match db::insert_account(
+        &*db::open()?,
+        &account,
+        &hash,
+        &session,
+        previous,
+        &verify_link,
+    )? {
         Some(person) => {
             forget(previous);
             record::outcome("signed_up");

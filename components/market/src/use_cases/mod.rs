@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod buy;
+pub mod email;
 pub mod listing;
 pub mod photos;
 pub mod profile_changes;

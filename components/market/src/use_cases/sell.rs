@@ -12,13 +12,14 @@ use crate::use_cases::KEY_REUSED;
 /// and invalidates the listing cache; a key first used for another request (or by
 /// another person) is a conflict; an unknown or revoked API token is refused (401).
 /// Its outcomes in the log: `listed`, `replayed` (a retry), `key_reused`,
-/// `unknown_token`.
+/// `unknown_token`, `unverified` (an address not verified yet: 403).
 pub fn sell(
     seller: Writer,
     new_item: &NewItem,
     key: Option<&IdempotencyKey>,
 ) -> Result<Item, AppError> {
     record::use_case("sell");
+    crate::use_cases::email::require_verified(seller)?;
     let (item, outcome) = match db::insert_item(&*db::open()?, seller, new_item, key)? {
         db::Created::Item(item) => (item, "listed"),
         db::Created::Replayed(item) => (item, "replayed"),

@@ -4,7 +4,7 @@
 //! taking the other's action); each refusal of a state says which state it is in (409).
 //! What changes stock or the listing makes the listing cache show it before returning.
 
-use crate::domain::account::{AccountId, Person};
+use crate::domain::account::{AccountId, Person, Writer};
 use crate::domain::conversation::{self, Conversation, MESSAGES_PAGE, Message};
 use crate::domain::error::AppError;
 use crate::domain::notice::{Notice, Unseen};
@@ -16,6 +16,7 @@ use crate::storage::db::{self, OwnPage};
 use crate::storage::profiles::{self, Profile};
 use crate::storage::reviews::{self, Written};
 use crate::storage::{cache, notices, orders};
+use crate::use_cases::email;
 
 /// Orders listed at a time.
 pub const ORDERS_PAGE: u32 = 100;
@@ -89,6 +90,7 @@ pub fn act(actor: &Person, id: i64, action: Action, note: &str) -> Result<Order,
 pub fn ask(asker: &Person, item: i64, text: &str) -> Result<(Conversation, bool), AppError> {
     record::use_case("ask");
     let text = conversation::message_text(text).map_err(invalid_text)?;
+    email::require_verified(Writer::Person(asker.id))?;
     let conn = db::open()?;
     match conversations::ask(&conn, item, asker.id, &text)? {
         Asked::Added {
@@ -126,6 +128,7 @@ fn invalid_text(message: String) -> AppError {
 pub fn reply(author: &Person, id: i64, text: &str) -> Result<i64, AppError> {
     record::use_case("reply");
     let text = conversation::message_text(text).map_err(invalid_text)?;
+    email::require_verified(Writer::Person(author.id))?;
     match conversations::reply(&*db::open()?, id, author.id, &text)? {
         Replied::Added(message) => {
             record::outcome("added");

@@ -231,6 +231,7 @@ fn render_account(
             notice,
             csrf_token: token.as_str(),
             unseen: trade::unseen_count(person.id)?,
+            email: &crate::use_cases::email::status(person)?,
         }),
     ))
 }

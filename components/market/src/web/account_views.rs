@@ -123,6 +123,7 @@ pub fn sign_in_page(view: &CredentialsView, notice_shown: Option<Notice>) -> Mar
             (password_field(view, "Password", "current-password"))
             button type="submit" { "Sign in" }
         }
+        p { a href=(crate::web::email_views::FORGOT) { "Forgot your password?" } }
         p { "New here? " a href=(paths::SIGN_UP) { "Create an account" } }
     };
     layout("Sign in", &Header::SignedOut, content)
@@ -140,6 +141,8 @@ pub struct AccountView<'a> {
     pub csrf_token: &'a str,
     /// Notices the person has not seen, for the header.
     pub unseen: crate::domain::notice::Unseen,
+    /// Their address, and whether it is verified.
+    pub email: &'a crate::domain::email::EmailStatus,
 }
 
 /// `/account`: who is signed in, their API tokens, and signing out everywhere.
@@ -151,6 +154,11 @@ pub fn account_page(view: &AccountView) -> Markup {
         p { "Signed in as " strong { (view.person.display_name) } ". "
             a href="/account/profile" { "Change your display name or password" } " · "
             a href={ "/people/" (view.person.id.get()) } { "Your public profile" } }
+        p #account-email { "Email: " (view.email.email) " · "
+            @if view.email.verified_at.is_some() { strong { "verified" } } @else { strong { "not verified yet" } }
+            " · " a href=(crate::web::email_views::EMAIL_PAGE) {
+                @if view.email.verified_at.is_some() { "Email settings" } @else { "Verify it, and email settings" }
+            } }
         section aria-labelledby="tokens-heading" {
             h2 #tokens-heading { "API tokens" }
             p { "Programs use a token to list, change and buy items through the API, as "

@@ -12,21 +12,27 @@ pub const NOTICE_COOKIE: &str = "notice";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
     Listed(ItemId),
-    Bought { item: ItemId, quantity: i32 },
+    Bought {
+        item: ItemId,
+        quantity: i32,
+    },
     Changed(ItemId),
     Withdrawn(ItemId),
     SignedUp,
     SignedIn,
     SignedOut,
     TokenRevoked,
+    /// A new password was set with a reset link: sign in with it.
+    PasswordReset,
 }
 
 /// The notices without an item, by their cookie value.
-const PLAIN_NOTICES: [(Notice, &str); 4] = [
+const PLAIN_NOTICES: [(Notice, &str); 5] = [
     (Notice::SignedUp, "signed-up"),
     (Notice::SignedIn, "signed-in"),
     (Notice::SignedOut, "signed-out"),
     (Notice::TokenRevoked, "token-revoked"),
+    (Notice::PasswordReset, "password-reset"),
 ];
 
 impl Notice {
@@ -36,6 +42,7 @@ impl Notice {
             Self::Listed(id) | Self::Bought { item: id, .. } | Self::Changed(id) => Some(id),
             Self::Withdrawn(id) => Some(id),
             Self::SignedUp | Self::SignedIn | Self::SignedOut | Self::TokenRevoked => None,
+            Self::PasswordReset => None,
         }
     }
 

@@ -24,7 +24,7 @@ impl AppError {
         match self {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Unverified => StatusCode::FORBIDDEN,
             Self::SignInRequired(_) => StatusCode::SEE_OTHER,
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::TooManyAttempts(_) | Self::TooManyMessages(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -52,6 +52,7 @@ impl AppError {
                                 Reload the page and try again."
                 .into(),
             Self::SignInRequired(_) => "Sign in first.".into(),
+            Self::Unverified => crate::domain::email::VERIFY_FIRST.into(),
             Self::Unauthenticated { sent: false } => {
                 "Send a personal access token: Authorization: Bearer <token>. \
                  Create one on your account page."
@@ -102,6 +103,10 @@ impl AppError {
             (Audience::Json, _) => http::json(
                 status,
                 &serde_json::json!({ "error": message, "reference": reference }),
+            ),
+            (Audience::Html, Self::Unverified) => http::html(
+                status,
+                crate::web::email_views::verify_first_page(reference.as_deref()),
             ),
             (Audience::Html, _) => http::html(
                 status,

@@ -9,6 +9,8 @@ pub mod assets;
 pub mod conversation_views;
 pub mod cookies;
 pub mod csrf;
+pub mod email_pages;
+pub mod email_views;
 pub mod errors;
 pub mod form;
 pub mod http;

@@ -264,10 +264,15 @@ pub(crate) fn notice(notice: Option<(Notice, Option<&str>)>) -> Markup {
         },
         Notice::Changed(_) => format!("{} is saved with your changes.", item(name)),
         Notice::Withdrawn(_) => format!("{} is withdrawn: it is no longer for sale.", item(name)),
-        Notice::SignedUp => "Welcome! Your account is ready and you are signed in.".into(),
+        Notice::SignedUp => "Welcome! Your account is ready and you are signed in. We emailed \
+                              you a link to confirm your address."
+            .into(),
         Notice::SignedIn => "You are signed in.".into(),
         Notice::SignedOut => "You are signed out.".into(),
         Notice::TokenRevoked => "The token is revoked: it no longer works.".into(),
+        Notice::PasswordReset => {
+            "Your new password is set and every browser is signed out. Sign in with it.".into()
+        }
     };
     html! { p.notice #confirmation role="status" { (text) } }
 }
