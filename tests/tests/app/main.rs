@@ -13,6 +13,7 @@ mod compose;
 mod edge;
 mod edge_cache;
 mod email_links;
+mod email_notices;
 mod entrypoint;
 mod faults;
 mod health;
