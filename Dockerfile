@@ -18,16 +18,24 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target,id=marketplace-target \
     cargo build --locked --release --target wasm32-wasip2 -p pages -p items -p health -p accounts -p photos -p trading -p docs \
  && cargo build --locked --release -p migrations --features runner --bin migrate \
+ && cargo build --locked --release -p mailer --bin mailer \
  && mkdir -p /out \
  && cp target/wasm32-wasip2/release/pages.wasm target/wasm32-wasip2/release/items.wasm \
        target/wasm32-wasip2/release/health.wasm target/wasm32-wasip2/release/accounts.wasm \
        target/wasm32-wasip2/release/photos.wasm target/wasm32-wasip2/release/trading.wasm target/wasm32-wasip2/release/docs.wasm \
-       target/release/migrate /out/
+       target/release/migrate target/release/mailer /out/
 
 FROM debian:bookworm-slim AS migrate
 COPY --from=build /out/migrate /usr/local/bin/migrate
 USER nobody
 ENTRYPOINT ["/usr/local/bin/migrate"]
+
+# The email sender: delivers the outbox to an SMTP relay (mailer/). TLS to a relay uses
+# the CA roots compiled into it, so the image needs nothing but the binary.
+FROM debian:bookworm-slim AS mailer
+COPY --from=build /out/mailer /usr/local/bin/mailer
+USER nobody
+ENTRYPOINT ["/usr/local/bin/mailer"]
 
 FROM toolchain AS dev
 COPY --from=spin /usr/local/bin/spin /usr/local/bin/spin

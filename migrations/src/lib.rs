@@ -17,8 +17,8 @@ mod runner;
 mod tls;
 #[cfg(feature = "runner")]
 pub use runner::{
-    APP_ROLE, LOCK_TIMEOUT, MigrateError, apply, apply_migrations, checksum, connect,
-    connect_using, set_app_password,
+    APP_ROLE, LOCK_TIMEOUT, MAILER_ROLE, MigrateError, apply, apply_migrations, checksum, connect,
+    connect_using, set_app_password, set_role_password,
 };
 #[cfg(feature = "runner")]
 pub use tls::Target;

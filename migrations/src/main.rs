@@ -4,7 +4,8 @@
 //!
 //! The password may instead come from a file named by `DATABASE_PASSWORD_FILE` (a
 //! Docker secret), so it never appears in the environment or the image. With
-//! `APP_PASSWORD_FILE`, it also gives the app's role (`market_app`) that file's password.
+//! `APP_PASSWORD_FILE`, it also gives the app's role (`market_app`) that file's password;
+//! with `MAILER_PASSWORD_FILE`, the email sender's role (`market_mailer`) that file's.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -52,6 +53,12 @@ async fn run() -> Result<Vec<i64>, String> {
         migrations::set_app_password(&client, &password)
             .await
             .map_err(|e| format!("setting the password of {}: {e}", migrations::APP_ROLE))?;
+    }
+    if let Ok(path) = std::env::var("MAILER_PASSWORD_FILE") {
+        let password = read_secret(&path, "MAILER_PASSWORD_FILE")?;
+        migrations::set_role_password(&client, migrations::MAILER_ROLE, &password)
+            .await
+            .map_err(|e| format!("setting the password of {}: {e}", migrations::MAILER_ROLE))?;
     }
     Ok(applied)
 }

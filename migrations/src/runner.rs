@@ -26,6 +26,8 @@ const LOCK_ATTEMPTS: u32 = 30;
 
 /// The role the app connects as (created by migrations/sql/0006).
 pub const APP_ROLE: &str = "market_app";
+/// The role the email sender connects as (created by migrations/sql/0011).
+pub const MAILER_ROLE: &str = "market_mailer";
 
 /// Why the runner stopped.
 #[derive(Debug)]
@@ -133,11 +135,20 @@ pub async fn set_app_password(
     client: &Client,
     password: &str,
 ) -> Result<(), tokio_postgres::Error> {
+    set_role_password(client, APP_ROLE, password).await
+}
+
+/// Sets `role`'s password (the app's or the sender's), so it can log in with it.
+pub async fn set_role_password(
+    client: &Client,
+    role: &str,
+    password: &str,
+) -> Result<(), tokio_postgres::Error> {
     // ALTER ROLE takes no parameters: let the server quote the literal.
     let statement: String = client
         .query_one(
             "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)",
-            &[&APP_ROLE, &password],
+            &[&role, &password],
         )
         .await?
         .get(0);

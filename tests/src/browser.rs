@@ -145,6 +145,33 @@ pub async fn sign_up(browser: &Client, base: &str, name: &str, email: &str) {
     assert!(welcome.starts_with("Welcome!"), "{welcome}");
 }
 
+/// Opens the verification link the shop mailed to `email` at sign-up (read from the
+/// outbox in `db`, where the sender finds it), as the person does from their inbox; back
+/// on the home page.
+pub async fn open_verification_link(
+    browser: &Client,
+    base: &str,
+    db: &tokio_postgres::Client,
+    email: &str,
+) {
+    let token: String = db
+        .query_one(
+            "SELECT link_token FROM outbox JOIN accounts ON accounts.id = outbox.account_id
+             WHERE accounts.email = $1 AND kind = 'verify' ORDER BY outbox.id DESC LIMIT 1",
+            &[&email],
+        )
+        .await
+        .expect("a verification email in the outbox")
+        .get(0);
+    browser
+        .goto(&format!("{base}/account/email/verify?token={token}"))
+        .await
+        .unwrap();
+    let heading = text_of(browser, "h1").await;
+    assert_eq!(heading, "Your address is verified");
+    browser.goto(&format!("{base}/")).await.unwrap();
+}
+
 /// Signs `person` in with the sign-in form; back on the home page.
 pub async fn sign_in(browser: &Client, base: &str, person: &TestPerson) {
     browser

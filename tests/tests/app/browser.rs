@@ -5,8 +5,8 @@
 
 use fantoccini::Locator;
 use market_tests::browser::{
-    ChromeDriver, assert_no_violations, axe_source, click, fill, screenshot, sell, sign_in,
-    sign_out, sign_up, text_of, wcag_violations,
+    ChromeDriver, assert_no_violations, axe_source, click, fill, open_verification_link,
+    screenshot, sell, sign_in, sign_out, sign_up, text_of, wcag_violations,
 };
 use market_tests::nginx::Nginx;
 use market_tests::shop::ApiItem;
@@ -34,6 +34,8 @@ async fn a_person_signs_up_lists_corrects_and_changes_an_item_and_another_buys_i
             .await
             .contains("Signed in as Alice")
     );
+    // Alice opens the link the shop mailed her: she may list.
+    open_verification_link(&browser, &base, &app.db, "alice@example.com").await;
 
     sell(
         &browser,

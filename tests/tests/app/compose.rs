@@ -92,7 +92,18 @@ fn services_start_in_order_on_health_and_completion() {
         .filter_map(Value::as_str)
         .collect();
     names.sort();
-    assert_eq!(names, ["app", "db", "db-secret", "migrate", "nginx"]);
+    assert_eq!(
+        names,
+        [
+            "app",
+            "db",
+            "db-secret",
+            "maildev",
+            "mailer",
+            "migrate",
+            "nginx"
+        ]
+    );
     assert_eq!(
         condition(&compose, "db", "db-secret"),
         Some("service_completed_successfully")
@@ -107,8 +118,14 @@ fn services_start_in_order_on_health_and_completion() {
         Some("service_completed_successfully")
     );
     assert_eq!(condition(&compose, "nginx", "app"), Some("service_healthy"));
+    assert_eq!(
+        condition(&compose, "mailer", "migrate"),
+        Some("service_completed_successfully")
+    );
 }
 
+/// nginx is the shop's only way in; MailDev's web page and REST API (every email the
+/// shop sent) are published on this machine only, for the person running the stack.
 #[test]
 fn only_nginx_publishes_a_port_and_it_can_be_changed() {
     let compose = compose();
@@ -116,6 +133,8 @@ fn only_nginx_publishes_a_port_and_it_can_be_changed() {
         let ports = strings(&definition["ports"]);
         if name.as_str() == Some("nginx") {
             assert_eq!(ports, ["${NGINX_BIND:-127.0.0.1}:${NGINX_PORT:-8080}:80"]);
+        } else if name.as_str() == Some("maildev") {
+            assert_eq!(ports, ["127.0.0.1:${MAIL_UI_PORT:-1080}:1080"]);
         } else {
             assert!(
                 ports.is_empty() && definition.get("ports").is_none(),

@@ -92,6 +92,8 @@ pub enum Created {
     KeyReused,
     /// The API token is unknown or revoked: nothing was written.
     UnknownToken,
+    /// The seller's email address is not verified yet: nothing was written.
+    Unverified,
 }
 
 /// The parameter that names a write's [`Writer`], and whether it is a token's digest.
@@ -145,6 +147,9 @@ pub fn insert_item(
     };
     if row.optional_int64("id")?.is_some() {
         return Item::try_from(&row).map(Created::Item);
+    }
+    if row.int64("verified")? == 0 {
+        return Ok(Created::Unverified);
     }
     let Some(key) = key else {
         return Err(AppError::Internal(

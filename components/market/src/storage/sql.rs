@@ -136,16 +136,21 @@ pub(crate) fn at_least_one_row(columns: &str, found: &str) -> String {
 /// Creates an item (`$1` name, `$2` quantity, `$3` price in cents, `$4` description) for
 /// its seller `$7` (their account, or the digest of their API token: `by_token`) unless
 /// the idempotency key `$5` (NULL for none) is already claimed, claiming it for the
-/// request `$6` (with the seller's account), in one statement. Yields the seller's
-/// account (`writer_id`, NULL for a token that is unknown or revoked: nothing written)
-/// and the new item, or NULLs when the key was already claimed.
+/// request `$6` (with the seller's account), in one statement; only a seller whose email
+/// address is verified lists. Yields the seller's account (`writer_id`, NULL for a token
+/// that is unknown or revoked: nothing written), whether their address is verified
+/// (`verified`, 0: nothing written) and the new item, or NULLs when the key was already
+/// claimed.
 pub fn insert_item_sql(by_token: bool) -> String {
     // The item's id is drawn first so that the claim can name it: the item is inserted
     // only when the key was free, and a concurrent claim of the same key waits for this
     // one and then finds it taken.
     let ctes = format!(
-        "WITH {}, new_item AS (
-             SELECT nextval(pg_get_serial_sequence('items', 'id')) AS id FROM writer
+        "WITH {}, lister AS (
+             SELECT writer.id FROM writer JOIN accounts ON accounts.id = writer.id
+             WHERE accounts.email_verified_at IS NOT NULL
+         ), new_item AS (
+             SELECT nextval(pg_get_serial_sequence('items', 'id')) AS id FROM lister
          ), claim AS (
              INSERT INTO idempotency_keys (operation, key, request, item_id)
              SELECT 'create_item', $5::text, {}, new_item.id FROM new_item, writer
@@ -166,7 +171,10 @@ pub fn insert_item_sql(by_token: bool) -> String {
         remove_expired_keys("create_item", "$5::text")
     );
     let found = format!("SELECT {} FROM created", item_fields("created"));
-    let columns = format!("(SELECT id FROM writer) AS writer_id, {ITEM_COLUMNS}");
+    let columns = format!(
+        "(SELECT id FROM writer) AS writer_id, (SELECT count(*) FROM lister) AS verified, \
+         {ITEM_COLUMNS}"
+    );
     format!("{ctes} {}", at_least_one_row(&columns, &found))
 }
 

@@ -19,7 +19,6 @@ pub fn sell(
     key: Option<&IdempotencyKey>,
 ) -> Result<Item, AppError> {
     record::use_case("sell");
-    crate::use_cases::email::require_verified(seller)?;
     let (item, outcome) = match db::insert_item(&*db::open()?, seller, new_item, key)? {
         db::Created::Item(item) => (item, "listed"),
         db::Created::Replayed(item) => (item, "replayed"),
@@ -30,6 +29,10 @@ pub fn sell(
         db::Created::UnknownToken => {
             record::outcome("unknown_token");
             return Err(AppError::Unauthenticated { sent: true });
+        }
+        db::Created::Unverified => {
+            record::outcome("unverified");
+            return Err(AppError::Unverified);
         }
     };
     cache::invalidate();
