@@ -163,7 +163,7 @@ async fn sign_up_mails_a_link_and_until_it_is_opened_a_person_buys_but_neither_l
         .await;
     assert_eq!(opened.status, StatusCode::OK, "{}", opened.text());
     assert!(opened.text().contains("Your address is verified"));
-    assert_eq!(opened.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(opened.header("referrer-policy"), Some("same-origin"));
     let again = app
         .get(&format!("/account/email/verify?token={token}"))
         .await;
@@ -374,7 +374,7 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session_and_every_
     let page = app.get(&format!("/account/email/reset?token={link}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("Set a new password"));
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     assert_eq!(page.header("cache-control"), Some("no-store"));
 
     // Sign-up's rules for the new password.

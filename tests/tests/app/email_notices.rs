@@ -196,7 +196,7 @@ async fn one_click_unsubscribe_works_without_signing_in_and_only_for_its_key_and
     let page = app.get(&link).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("Stop emails when you sell something"));
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     assert_eq!(trade.stock(&app).await, 4);
     let bought = api(
         &app,

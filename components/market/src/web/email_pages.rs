@@ -1,7 +1,10 @@
 //! The email pages and forms (`/account/email/...`): a person's address and notice
 //! settings (signed in), the verification link, "Forgot your password?" and the reset
 //! link (signed out, with the sign-in page's pre-session CSRF token), and one-click
-//! unsubscribe (no sign-in: the link's key is the authority, RFC 8058).
+//! unsubscribe (no sign-in: the link's key is the authority, RFC 8058). Pages whose
+//! address carries a link's secret keep every page's `Referrer-Policy: same-origin`: the
+//! address never leaves for another site. (Not `no-referrer`: under it Chromium sends
+//! `Origin: null` with the page's form, which the same-origin check refuses.)
 
 use crate::domain::account::field;
 use crate::domain::email::NoticeKind;
@@ -94,10 +97,7 @@ pub fn verify_page(request: &Request) -> Result<Response, AppError> {
     } else {
         StatusCode::GONE
     };
-    let mut response = link_page(http::html(
-        status,
-        email_views::verified_page(state, &header),
-    ));
+    let mut response = http::html(status, email_views::verified_page(state, &header));
     visitor.write(&mut response);
     Ok(response)
 }
@@ -164,7 +164,7 @@ pub fn reset_page(request: &Request) -> Result<Response, AppError> {
     } else {
         StatusCode::GONE
     };
-    let mut response = link_page(http::html(
+    let mut response = http::html(
         status,
         email_views::reset_page(
             state,
@@ -172,7 +172,7 @@ pub fn reset_page(request: &Request) -> Result<Response, AppError> {
             &FieldErrors::default(),
             presession.token().as_str(),
         ),
-    ));
+    );
     presession.write(&mut response);
     Ok(response)
 }
@@ -191,14 +191,14 @@ pub fn reset_from_form(request: &Request) -> Result<Response, AppError> {
             crate::web::session::clear_session_cookie(&mut response);
             Ok(response)
         }
-        Ok(state) => Ok(link_page(http::html(
+        Ok(state) => Ok(http::html(
             StatusCode::GONE,
             email_views::reset_page(state, token, &FieldErrors::default(), csrf.as_str()),
-        ))),
-        Err(AppError::Invalid(errors)) => Ok(link_page(http::html(
+        )),
+        Err(AppError::Invalid(errors)) => Ok(http::html(
             StatusCode::UNPROCESSABLE_ENTITY,
             email_views::reset_page(LinkState::Valid, token, &errors, csrf.as_str()),
-        ))),
+        )),
         Err(other) => Err(other),
     }
 }
@@ -224,10 +224,10 @@ pub fn unsubscribe_page(request: &Request) -> Result<Response, AppError> {
     if !email::unsubscribe_key_known(&key)? {
         return Err(AppError::NotFound);
     }
-    Ok(link_page(http::html(
+    Ok(http::html(
         StatusCode::OK,
         email_views::unsubscribe_page(&key, kind, false),
-    )))
+    ))
 }
 
 /// `POST /account/email/unsubscribe?key=&kind=`: a mail program's one-click post (body
@@ -236,19 +236,10 @@ pub fn unsubscribe_page(request: &Request) -> Result<Response, AppError> {
 pub fn unsubscribe(request: &Request) -> Result<Response, AppError> {
     let (key, kind) = unsubscribe_target(request)?;
     email::unsubscribe(&key, kind)?;
-    Ok(link_page(http::html(
+    Ok(http::html(
         StatusCode::OK,
         email_views::unsubscribe_page(&key, kind, true),
-    )))
-}
-
-/// A page whose address carries a link's secret: no `Referer` leaves it.
-fn link_page(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
+    ))
 }
 
 /// Who asks, for the per-client limit of reset requests: the address nginx saw (its
