@@ -498,3 +498,38 @@ async fn an_expired_reset_link_says_so_and_changes_nothing() {
 fn urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn racing_clicks_on_one_reset_link_set_one_password() {
+    let app = spawn_app().await;
+    let gus = app.add_person("Gus").await;
+    forgot(&app, &gus.email, "192.0.2.30").await;
+    let (link, _) = newest_link(&app, &gus.email, "reset").await;
+    let link = link.unwrap();
+    let attempts = (0..8).map(|n| {
+        let password = format!("racing passphrase number {n}");
+        let link = link.clone();
+        let app = &app;
+        async move {
+            app.post_form(
+                None,
+                "/account/email/reset",
+                &[("token", &link), ("password", &password)],
+            )
+            .await
+            .status
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    let set = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(set, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|status| [StatusCode::SEE_OTHER, StatusCode::GONE].contains(status)),
+        "{statuses:?}"
+    );
+}
