@@ -195,6 +195,17 @@ pub async fn sign_out(browser: &Client) {
     );
 }
 
+/// The text of the page's `main`.
+pub async fn main_text(browser: &Client) -> String {
+    browser
+        .find(fantoccini::Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 pub async fn text_of(browser: &Client, css: &str) -> String {
     browser
         .wait()

@@ -24,6 +24,8 @@ pub struct Stack {
     dir: PathBuf,
     files: Vec<String>,
     pub port: u16,
+    /// Where the stack's MailDev answers on this machine (its web page and REST API).
+    pub mail_port: u16,
     /// The person who buys (and lists with the forms) through the stack, signed up on
     /// first use.
     shopper: tokio::sync::OnceCell<TestPerson>,
@@ -37,11 +39,13 @@ impl Stack {
     /// a previous run of the same project left behind is removed first.
     pub fn new(project: &str, dir: &Path, files: &[&str]) -> anyhow::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mail_port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let stack = Self {
             project: project.to_owned(),
             dir: dir.to_path_buf(),
             files: files.iter().map(|file| (*file).to_owned()).collect(),
             port,
+            mail_port,
             shopper: tokio::sync::OnceCell::new(),
             merchant: tokio::sync::OnceCell::new(),
         };
@@ -60,19 +64,72 @@ impl Stack {
     }
 
     /// The person who buys through this stack: signed up through nginx (the forms) the
-    /// first time it is asked for.
+    /// first time it is asked for, their address verified.
     pub async fn shopper(&self) -> anyhow::Result<&TestPerson> {
         self.shopper
-            .get_or_try_init(|| sign_up_at(self.addr(), "Compose shopper"))
+            .get_or_try_init(|| self.sign_up_verified("Compose shopper"))
             .await
     }
 
     /// The person who lists what the [`Stack::shopper`] buys: signed up through nginx
-    /// (the forms) the first time it is asked for.
+    /// (the forms) the first time it is asked for, their address verified.
     pub async fn merchant(&self) -> anyhow::Result<&TestPerson> {
         self.merchant
-            .get_or_try_init(|| sign_up_at(self.addr(), "Compose merchant"))
+            .get_or_try_init(|| self.sign_up_verified("Compose merchant"))
             .await
+    }
+
+    /// Signs a person up through nginx, finds the verification email the stack's
+    /// mailer delivered to its MailDev, and opens its link through nginx, as they would.
+    pub async fn sign_up_verified(&self, name: &str) -> anyhow::Result<TestPerson> {
+        let person = sign_up_at(self.addr(), name).await?;
+        let email = self
+            .mailed(&person.email, "Confirm your email address")
+            .await?;
+        let text = email["text"].as_str().unwrap_or_default();
+        let html = email["html"].as_str().unwrap_or_default();
+        anyhow::ensure!(
+            html.contains("/account/email/verify?token="),
+            "the HTML part has the link too: {html}"
+        );
+        let link = link_path(text, "/account/email/verify?token=")
+            .with_context(|| format!("no verification link in: {text}"))?;
+        let opened = self.get(&link).await?;
+        anyhow::ensure!(
+            opened.status == hyper::StatusCode::OK,
+            "opening the verification link: {} {}",
+            opened.status,
+            opened.text()
+        );
+        Ok(person)
+    }
+
+    /// The newest email the stack's MailDev holds for `address` whose subject contains
+    /// `subject`, waiting up to a minute for the mailer to deliver it.
+    pub async fn mailed(&self, address: &str, subject: &str) -> anyhow::Result<Value> {
+        let maildev = SocketAddr::from(([127, 0, 0, 1], self.mail_port));
+        let started = Instant::now();
+        loop {
+            let listed = send_to(maildev, Method::GET, "/email", &[], Bytes::new()).await;
+            if let Ok(listed) = listed
+                && let Value::Array(emails) = listed.json()
+                && let Some(email) = emails.into_iter().rev().find(|email| {
+                    email["subject"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains(subject)
+                        && email["to"].as_array().is_some_and(|to| {
+                            to.iter().any(|to| to["address"].as_str() == Some(address))
+                        })
+                })
+            {
+                return Ok(email);
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                bail!("no email \"{subject}\" to {address} in the stack's MailDev after 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     /// `POST path` with a JSON body through nginx, as a program of the [`Stack::shopper`]
@@ -111,7 +168,10 @@ impl Stack {
             .args(["--project-name", &self.project])
             .current_dir(&self.dir)
             .env("NGINX_PORT", self.port.to_string())
+            .env("MAIL_UI_PORT", self.mail_port.to_string())
             .env_remove("NGINX_BIND")
+            .env_remove("SMTP_URL")
+            .env_remove("PUBLIC_URL")
             .stdin(Stdio::null());
         for file in &self.files {
             command.args(["--file", file]);
@@ -286,4 +346,14 @@ impl Drop for ProjectCopy {
         // The dev container writes here as its own user; removing needs no more than that.
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The path (and query) of the first link in `text` whose path starts with `prefix`.
+fn link_path(text: &str, prefix: &str) -> Option<String> {
+    let start = text.find(prefix)?;
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, '>' | '"' | '<' | ')'))
+        .collect();
+    Some(link)
 }

@@ -204,7 +204,7 @@ fn components_are_built() -> anyhow::Result<()> {
 
 /// The inputs inside `project` that a cargo dep-info file (`out: in in\ with\ space ...`)
 /// lists.
-fn project_inputs(dep_info: &str, project: &Path) -> Vec<PathBuf> {
+pub(crate) fn project_inputs(dep_info: &str, project: &Path) -> Vec<PathBuf> {
     let inputs = dep_info.split_once(": ").map_or("", |(_, inputs)| inputs);
     let inputs = inputs.lines().next().unwrap_or_default();
     inputs

@@ -4,26 +4,16 @@
 //! checks every new page state on the way. Screenshots:
 //! `target/test-artifacts/browser/trade-*.png`.
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use market_tests::browser::{
-    ChromeDriver, assert_no_violations, axe_source, click, fill, screenshot, sell, sign_in,
-    sign_out, text_of, wcag_violations,
+    ChromeDriver, assert_no_violations, axe_source, click, fill, main_text, screenshot, sell,
+    sign_in, sign_out, text_of, wcag_violations,
 };
 use market_tests::nginx::Nginx;
 use market_tests::testing::{TestApp, spawn_app};
 
 async fn one_value(app: &TestApp, sql: &str) -> i64 {
     app.db.query_one(sql, &[]).await.unwrap().get(0)
-}
-
-async fn page_text(browser: &Client) -> String {
-    browser
-        .find(Locator::Css("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -66,7 +56,7 @@ async fn alice_and_bob_trade_a_bike_from_question_to_review() {
     fill(&browser, "ask-text", "Does it suit someone 1.80 m tall?").await;
     click(&browser, "#ask-form button[type=submit]").await;
     assert!(
-        page_text(&browser)
+        main_text(&browser)
             .await
             .contains("Does it suit someone 1.80 m tall?")
     );
@@ -87,7 +77,7 @@ async fn alice_and_bob_trade_a_bike_from_question_to_review() {
         .goto(&format!("{base}/conversations"))
         .await
         .unwrap();
-    let inbox = page_text(&browser).await;
+    let inbox = main_text(&browser).await;
     assert!(
         inbox.contains("Road bike") && inbox.contains("1 unread"),
         "{inbox}"
@@ -102,7 +92,7 @@ async fn alice_and_bob_trade_a_bike_from_question_to_review() {
     .await;
     click(&browser, "#reply-form button[type=submit]").await;
     assert!(
-        page_text(&browser)
+        main_text(&browser)
             .await
             .contains("it fits riders from 1.75")
     );
@@ -127,7 +117,7 @@ async fn alice_and_bob_trade_a_bike_from_question_to_review() {
     // Alice ships it, with the tracking number.
     sign_in(&browser, &base, &alice).await;
     browser.goto(&format!("{base}/notices")).await.unwrap();
-    assert!(page_text(&browser).await.contains("An order to ship"));
+    assert!(main_text(&browser).await.contains("An order to ship"));
     checked.push(("notices", wcag_violations(&browser, &axe).await));
     browser
         .goto(&format!("{base}/orders?role=seller"))
@@ -142,7 +132,7 @@ async fn alice_and_bob_trade_a_bike_from_question_to_review() {
     fill(&browser, "note", "DHL 00340434161094042557").await;
     click(&browser, "form.order-action button[type=submit]").await;
     assert!(
-        page_text(&browser)
+        main_text(&browser)
             .await
             .contains("DHL 00340434161094042557")
     );
@@ -195,7 +185,7 @@ async fn alice_and_bob_trade_a_bike_from_question_to_review() {
         .unwrap();
     fill(&browser, "review-text", "Quick to pay, friendly.").await;
     click(&browser, "#review-form button[type=submit]").await;
-    let order_page = page_text(&browser).await;
+    let order_page = main_text(&browser).await;
     assert!(order_page.contains("Exactly as described"), "{order_page}");
     checked.push((
         "order reviewed by both",
@@ -208,7 +198,7 @@ async fn alice_and_bob_trade_a_bike_from_question_to_review() {
         .goto(&format!("{base}/people/{alice_id}"))
         .await
         .unwrap();
-    let profile = page_text(&browser).await;
+    let profile = main_text(&browser).await;
     assert!(
         profile.contains("Exactly as described, and well packed."),
         "{profile}"

@@ -383,11 +383,15 @@ fn the_tests_run_the_server_releases_the_compose_files_and_the_image_ship() {
     );
     let redis = redis::version().unwrap();
     assert_eq!(release(&redis)[0], release(&image_tag(&scale, "cache"))[0]);
+    // MailDev: the exact release, from npm (tests/browser/package.json).
+    let maildev = market_tests::maildev::version().unwrap();
+    assert_eq!(maildev, image_tag(&compose, "maildev"));
     println!(
-        "tested: PostgreSQL {postgres}, Spin {spin}, nginx {nginx}, Redis {redis}; shipped: \
-         postgres:{}, spin:v{spin_tag}, nginx:{}, redis:{}",
+        "tested: PostgreSQL {postgres}, Spin {spin}, nginx {nginx}, Redis {redis}, MailDev \
+         {maildev}; shipped: postgres:{}, spin:v{spin_tag}, nginx:{}, redis:{}, maildev:{}",
         image_tag(&compose, "db"),
         image_tag(&compose, "nginx"),
-        image_tag(&scale, "cache")
+        image_tag(&scale, "cache"),
+        image_tag(&compose, "maildev")
     );
 }
