@@ -55,7 +55,35 @@ fn started_in_order_and_healthy(stack: &Stack) {
     assert!(state_time(&app, "StartedAt") <= state_time(&nginx, "StartedAt"));
 }
 
-/// Only nginx has a port on the host, on 127.0.0.1 only.
+/// The stack's mailer delivered "You sold 2 × Compose kettle" to the merchant (through
+/// its MailDev), linking the order at the stack's public URL, with one-click unsubscribe.
+async fn the_seller_is_emailed_the_sale(stack: &Stack, item: i64) {
+    let merchant = stack.merchant().await.unwrap();
+    let sold = stack
+        .mailed(&merchant.email, "You sold 2 × Compose kettle")
+        .await
+        .unwrap();
+    let text = sold["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("http://localhost:{}/orders/", stack.port)),
+        "{text}"
+    );
+    let headers = &sold["headers"];
+    assert!(
+        headers["list-unsubscribe"]
+            .as_str()
+            .is_some_and(|link| link.contains("/account/email/unsubscribe?key=")),
+        "{headers}"
+    );
+    assert_eq!(
+        headers["list-unsubscribe-post"],
+        "List-Unsubscribe=One-Click"
+    );
+    println!("base stack: the sale of item {item} was emailed to its seller");
+}
+
+/// Only nginx has a port on the host, on 127.0.0.1 only; and MailDev's web page and REST
+/// API (every email the shop sent), on 127.0.0.1 only, for the person running the stack.
 fn only_nginx_is_published(stack: &Stack) {
     for container in stack.containers().unwrap() {
         let ports = container["NetworkSettings"]["Ports"]
@@ -71,6 +99,10 @@ fn only_nginx_is_published(stack: &Stack) {
             assert_eq!(published.len(), 1, "{published:?}");
             assert_eq!(published[0]["HostIp"], "127.0.0.1");
             assert_eq!(published[0]["HostPort"], stack.port.to_string());
+        } else if service_of(&container) == "maildev" {
+            assert_eq!(published.len(), 1, "{published:?}");
+            assert_eq!(published[0]["HostIp"], "127.0.0.1");
+            assert_eq!(published[0]["HostPort"], stack.mail_port.to_string());
         } else {
             assert!(
                 published.is_empty(),
@@ -370,6 +402,7 @@ async fn the_stack_comes_up_in_order_serves_people_and_programs_keeps_its_data_a
     only_nginx_is_published(&stack);
 
     let id = a_person_sells_and_another_buys_with_the_forms(&stack).await;
+    the_seller_is_emailed_the_sale(&stack, id).await;
     a_program_uses_the_api(&stack).await;
     a_photo_goes_up_and_comes_back(&stack).await;
     anonymous_reads_come_from_the_edge_cache(&stack, id).await;
