@@ -163,7 +163,7 @@ pub fn render(shop: Shop<'_>, recipient_name: &str, content: &Content) -> Email 
             },
             Block::Link {
                 label: "Choose which emails you get".to_owned(),
-                url: shop.url.link("/account"),
+                url: shop.url.link("/account/email"),
                 spelled_out: false,
             },
         ],

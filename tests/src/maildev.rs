@@ -167,14 +167,6 @@ impl MailDev {
         }
     }
 
-    /// Whether MailDev is still running (it exits on some errors, see
-    /// [`Self::start_server`]).
-    pub fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
-    }
-
     /// Stops MailDev: its ports refuse connections until [`Self::start_server`].
     pub fn stop(&mut self) {
         self.thaw();

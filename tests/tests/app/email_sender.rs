@@ -208,6 +208,7 @@ async fn each_kind_of_email_arrives_once_with_both_alternatives_its_links_and_he
     tokio::time::sleep(Duration::from_millis(500)).await;
     let emails = maildev.emails().await.unwrap();
     assert_eq!(emails.len(), 6, "{emails:#?}");
+    keep_samples(&emails);
 
     let order_link = |order: i64| format!("{PUBLIC_URL}/orders/{order}");
     let expected = [
@@ -1000,10 +1001,9 @@ async fn a_relay_over_tls_with_a_sign_in_is_trusted_by_its_ca_and_takes_the_emai
         "{error}"
     );
 
-    // MailDev 2.2.1 dies of a client that gives up its TLS handshake: it comes back.
-    if !maildev.is_running() {
-        tokio::task::block_in_place(|| maildev.start_server()).unwrap();
-    }
+    // MailDev 2.2.1 dies of a client that gives up its TLS handshake, maybe a moment
+    // after the kill: started again whatever it is doing now, on the same ports.
+    tokio::task::block_in_place(|| maildev.start_server()).unwrap();
     db.execute(
         "UPDATE outbox SET next_attempt_at = now() WHERE id = $1",
         &[&id],
@@ -1049,4 +1049,32 @@ async fn the_healthcheck_says_whether_the_database_answers_and_bad_configuration
             "{name}: {printed}"
         );
     }
+}
+/// Each email as MailDev shows it (headers, plain text, HTML), one file per subject,
+/// in `target/test-artifacts/email/`: what the closing notes and reviews quote.
+fn keep_samples(emails: &[Value]) {
+    let dir = market_tests::browser::artifacts_dir()
+        .parent()
+        .expect("the artifacts folder")
+        .join("email");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (n, email) in emails.iter().enumerate() {
+        let headers = email["headers"]
+            .as_object()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|(name, value)| format!("{name}: {}", value.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        let sample = format!(
+            "{headers}\n\n--- text/plain ---\n{}\n--- text/html ---\n{}\n",
+            email["text"].as_str().unwrap_or_default(),
+            email["html"].as_str().unwrap_or_default()
+        );
+        std::fs::write(dir.join(format!("{}.txt", n + 1)), sample).unwrap();
+    }
+    println!("email samples: {}", dir.display());
 }
