@@ -2,7 +2,6 @@
 //! (WebDriver), what a person does with it (fill in, click and wait for the next page,
 //! sign in), screenshots to `target/test-artifacts/browser/`, and axe-core's WCAG check.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,11 +22,7 @@ pub struct ChromeDriver {
 
 impl ChromeDriver {
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::ports::free_port().unwrap();
         let mut command = Command::new("chromedriver");
         command
             .arg(format!("--port={port}"))

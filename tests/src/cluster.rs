@@ -2,7 +2,6 @@
 //! port, and removal afterwards, even when the test process is killed. As root, the
 //! server runs as the `postgres` user (initdb refuses root).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,7 +41,7 @@ fn is_root() -> bool {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    crate::ports::free_port()
 }
 
 pub struct PgCluster {

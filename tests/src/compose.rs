@@ -2,7 +2,7 @@
 //! Docker engine, reached only through nginx's port published on 127.0.0.1, and taken
 //! down with its volumes when dropped (also when the test before it failed).
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -38,8 +38,8 @@ impl Stack {
     /// The project `project` of these compose files in `dir`, nginx on a free port. What
     /// a previous run of the same project left behind is removed first.
     pub fn new(project: &str, dir: &Path, files: &[&str]) -> anyhow::Result<Self> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let mail_port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = crate::ports::free_port()?;
+        let mail_port = crate::ports::free_port()?;
         let stack = Self {
             project: project.to_owned(),
             dir: dir.to_path_buf(),

@@ -12,6 +12,7 @@ pub mod mailer;
 pub mod nginx;
 pub mod otlp;
 pub mod photos;
+pub mod ports;
 pub mod process;
 pub mod redis;
 pub mod shop;

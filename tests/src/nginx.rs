@@ -2,7 +2,7 @@
 //! a test upstream: the same files, with only the upstream address, the listen port and
 //! the paths of the container substituted, run by the real nginx binary.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -97,7 +97,7 @@ impl Nginx {
         ));
         std::fs::create_dir_all(dir.join("conf.d"))?;
         std::fs::create_dir_all(dir.join("logs"))?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = crate::ports::free_port()?;
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
 
         let site = std::fs::read_to_string(conf_d.join("default.conf"))

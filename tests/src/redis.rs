@@ -1,7 +1,7 @@
 //! A throwaway `redis-server` (Debian's package) on a free port, as the shared store of
 //! several Spin instances; stopped with everything it forked when dropped.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,7 +24,7 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> anyhow::Result<Self> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = crate::ports::free_port()?;
         let mut redis = Self {
             addr: format!("127.0.0.1:{port}").parse()?,
             child: None,

@@ -3,7 +3,7 @@
 //! environment as in production (`SPIN_VARIABLE_*`).
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -91,7 +91,7 @@ impl SpinUp {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir)?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = crate::ports::free_port()?;
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
         let log = std::fs::File::create(dir.join("spin.log"))?;
         command
