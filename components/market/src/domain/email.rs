@@ -137,10 +137,10 @@ pub struct EmailStatus {
     pub preferences: Preferences,
 }
 
-/// The unsubscribe key of a one-click link: what the database generated, 64 hex digits.
+/// The unsubscribe key of a one-click link: what the database generated, 64 lower-case
+/// hex digits, the shape of a session id or link token.
 pub fn parse_unsubscribe_key(text: &str) -> Option<&str> {
-    (text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-        .then_some(text)
+    Secret::parse_session_id(text).map(|_| text)
 }
 
 /// Why a person with an unverified address cannot do something yet.

@@ -1,8 +1,8 @@
 //! The statements of conversations and messages (migrations/sql/0010). Asking starts the
 //! asker's one conversation about a listing or adds to it; replying is for its two
 //! people only; sending is limited per person; each message records a notice for the
-//! other person unless one about that conversation is still unseen. All in one
-//! statement each.
+//! other person unless one about that conversation is still unseen; only a person whose
+//! email address is verified writes. All in one statement each.
 
 use spin_sdk::pg4::{Connection, ParameterValue};
 
@@ -23,14 +23,21 @@ pub enum Asked {
     OwnListing,
     /// Over [`MESSAGES_PER_MINUTE`] in the last minute.
     TooMany,
+    /// The asker's email address is not verified yet: nothing written.
+    Unverified,
 }
 
-/// The messages `author` sent in the last minute are fewer than the limit, as a
-/// statement's CTE named `allowed` (one row, `ok`).
+/// Whether `author` may write now, as a statement's CTE named `allowed` (one row):
+/// `verified`, their email address is; `ok`, it is and the messages they sent in the
+/// last minute are fewer than the limit.
 fn allowed(author: &str) -> String {
     format!(
-        "allowed AS (SELECT count(*) < {MESSAGES_PER_MINUTE} AS ok FROM messages \
-         WHERE author_id = {author} AND sent_at > now() - interval '1 minute')"
+        "author AS (SELECT coalesce((SELECT email_verified_at IS NOT NULL FROM accounts \
+             WHERE id = {author}), false) AS verified), \
+         allowed AS (SELECT author.verified, author.verified AND count(*) < {MESSAGES_PER_MINUTE} AS ok \
+             FROM author LEFT JOIN messages ON author_id = {author} \
+                 AND sent_at > now() - interval '1 minute' \
+             GROUP BY author.verified)"
     )
 }
 
@@ -74,6 +81,7 @@ pub fn ask(conn: &Connection, item: i64, asker: AccountId, text: &str) -> Result
          {read},
          {noticed}
          SELECT (SELECT seller_id FROM item) AS seller_id, (SELECT ok FROM allowed) AS allowed,
+                (SELECT verified FROM allowed) AS verified,
                 (SELECT id FROM conversation) AS conversation_id,
                 (SELECT started FROM conversation) AS started",
         allowed = allowed("$2::bigint"),
@@ -90,6 +98,9 @@ pub fn ask(conn: &Connection, item: i64, asker: AccountId, text: &str) -> Result
         ],
     )?;
     let row = rows::single(&rows, "ask")?;
+    if !row.boolean("verified")? {
+        return Ok(Asked::Unverified);
+    }
     let Some(seller) = row.optional_int64("seller_id")? else {
         return Ok(Asked::NoSuchItem);
     };
@@ -112,6 +123,8 @@ pub enum Replied {
     /// Not one of its two people (or no such conversation).
     NotTheirs,
     TooMany,
+    /// The author's email address is not verified yet: nothing written.
+    Unverified,
 }
 
 /// `author` adds `text` to conversation `conversation`, if they are one of its two.
@@ -136,7 +149,7 @@ pub fn reply(
          {read},
          {noticed}
          SELECT (SELECT count(*) FROM conversation) AS theirs, (SELECT ok FROM allowed) AS allowed,
-                (SELECT id FROM message) AS message_id",
+                (SELECT verified FROM allowed) AS verified, (SELECT id FROM message) AS message_id",
         allowed = allowed("$2::bigint"),
         read = read_up_to("message.conversation_id", "$2::bigint", "message.id", "message"),
         noticed = message_notice("conversation.other", "conversation.id", "conversation, message"),
@@ -151,6 +164,9 @@ pub fn reply(
         ],
     )?;
     let row = rows::single(&rows, "reply")?;
+    if !row.boolean("verified")? {
+        return Ok(Replied::Unverified);
+    }
     if row.int64("theirs")? == 0 {
         return Ok(Replied::NotTheirs);
     }

@@ -5,7 +5,7 @@
 
 use spin_sdk::pg4::{Connection, ParameterValue};
 
-use crate::domain::account::{AccountId, Secret, Writer};
+use crate::domain::account::{AccountId, Secret};
 use crate::domain::email::{
     EmailStatus, LinkPurpose, NoticeKind, Preferences, RESETS_PER_ADDRESS_PER_HOUR,
     RESETS_PER_CLIENT_PER_HOUR, VERIFY_RESENDS_PER_HOUR,
@@ -19,27 +19,6 @@ const PRUNE_REQUESTS: &str = "pruned AS (
      DELETE FROM email_link_requests WHERE ctid IN (
          SELECT ctid FROM email_link_requests
          WHERE requested_at < now() - interval '1 day' LIMIT 20))";
-
-/// Whether the writer's address is verified; `None` for an API token that is unknown or
-/// revoked (the write itself then refuses it).
-pub fn writer_verified(conn: &Connection, writer: Writer) -> Result<Option<bool>, AppError> {
-    let (statement, parameter) = match writer {
-        Writer::Person(id) => (
-            "SELECT (SELECT email_verified_at IS NOT NULL FROM accounts WHERE id = $1::bigint)
-                 AS verified",
-            ParameterValue::Int64(id.get()),
-        ),
-        Writer::TokenHolder(token) => (
-            "SELECT (SELECT accounts.email_verified_at IS NOT NULL
-                     FROM api_tokens JOIN accounts ON accounts.id = api_tokens.account_id
-                     WHERE api_tokens.token_hash = $1::text AND api_tokens.revoked_at IS NULL)
-                 AS verified",
-            ParameterValue::Str(token.digest()),
-        ),
-    };
-    let rows = db::query(conn, statement, &[parameter])?;
-    rows::single(&rows, "writer verified")?.optional_boolean("verified")
-}
 
 /// What asking for a new verification link came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,15 +236,12 @@ pub fn reset_password(
             ParameterValue::Str(hash.to_owned()),
         ],
     )?;
-    let all: Vec<_> = rows::rows(&rows, "reset password").collect();
-    let first = all
-        .first()
+    let first = rows::rows(&rows, "reset password")
+        .next()
         .ok_or_else(|| AppError::Internal("reset password yielded no row".into()))?;
-    let state = link_state(first, "applied")?;
-    let ended = all
-        .iter()
-        .filter_map(|row| row.optional_text("token_hash").transpose())
-        .map(|hash| hash.map(str::to_owned))
+    let state = link_state(&first, "applied")?;
+    let ended = rows::found(&rows, "reset password", "token_hash")
+        .map(|row| row.text("token_hash"))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((state, ended))
 }

@@ -3,26 +3,13 @@
 //! outbox row written by the same statement as what causes it (storage::email); the
 //! sender (mailer/) delivers it.
 
-use crate::domain::account::{self, Email, Password, Person, Writer};
+use crate::domain::account::{self, Email, Password, Person};
 use crate::domain::email::{self, EmailStatus, NoticeKind, Preferences};
 use crate::domain::error::AppError;
 use crate::domain::item::FieldErrors;
 use crate::observe::record;
 use crate::storage::email::{self as statements, LinkState, Resent};
 use crate::storage::{cache, db};
-
-/// Refuses a write that needs a verified address (listing an item, sending a message)
-/// from someone whose address is not verified yet. An unknown token passes: the write
-/// itself answers it.
-pub fn require_verified(writer: Writer) -> Result<(), AppError> {
-    match statements::writer_verified(&*db::open()?, writer)? {
-        Some(false) => {
-            record::outcome("unverified");
-            Err(AppError::Unverified)
-        }
-        Some(true) | None => Ok(()),
-    }
-}
 
 /// Mails `person` a new verification link. Its outcomes in the log: `sent`,
 /// `already_verified`, `too_many`.
