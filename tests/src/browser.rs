@@ -149,15 +149,9 @@ pub async fn open_verification_link(
     db: &tokio_postgres::Client,
     email: &str,
 ) {
-    let token: String = db
-        .query_one(
-            "SELECT link_token FROM outbox JOIN accounts ON accounts.id = outbox.account_id
-             WHERE accounts.email = $1 AND kind = 'verify' ORDER BY outbox.id DESC LIMIT 1",
-            &[&email],
-        )
+    let token = crate::mailer::mailed_link(db, email, "verify")
         .await
-        .expect("a verification email in the outbox")
-        .get(0);
+        .expect("a verification email in the outbox");
     browser
         .goto(&format!("{base}/account/email/verify?token={token}"))
         .await

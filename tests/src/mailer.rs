@@ -468,3 +468,17 @@ pub async fn outbox(db: &tokio_postgres::Client) -> Vec<OutboxRow> {
     })
     .collect()
 }
+
+/// The link token of the newest `kind` email (verify, reset) to the account with
+/// `email`, as the app left it in the outbox for the sender (none once sent).
+pub async fn mailed_link(db: &tokio_postgres::Client, email: &str, kind: &str) -> Option<String> {
+    db.query_one(
+        "SELECT (SELECT link_token FROM outbox JOIN accounts ON accounts.id = outbox.account_id
+                 WHERE lower(accounts.email) = lower($1) AND kind = $2
+                 ORDER BY outbox.id DESC LIMIT 1)",
+        &[&email, &kind],
+    )
+    .await
+    .expect("reading the outbox")
+    .get(0)
+}

@@ -145,16 +145,10 @@ async fn each_email_route_answers_each_person_as_the_table_says_and_changes_only
                         .send(Method::POST, "/account/email/forgot", &headers, forgot)
                         .await;
                     assert_eq!(asked.status, StatusCode::OK);
-                    let link: String = app
-                        .db
-                        .query_one(
-                            "SELECT link_token FROM outbox JOIN accounts ON accounts.id = account_id
-                             WHERE email = $1 AND kind = 'reset'",
-                            &[&cell.owner.email],
-                        )
-                        .await
-                        .unwrap()
-                        .get(0);
+                    let link =
+                        market_tests::mailer::mailed_link(&app.db, &cell.owner.email, "reset")
+                            .await
+                            .expect("the owner's reset link");
                     let cookies = match &cookie {
                         Some(cookie) => format!("{presession}; {cookie}"),
                         None => presession.clone(),

@@ -4,7 +4,7 @@
 //! and one-click unsubscribe (RFC 8058) without signing in.
 
 use hyper::{Method, StatusCode};
-use market_tests::testing::{TestApp, TestPerson};
+use market_tests::testing::{TestApp, TestPerson, TestResponse};
 use market_tests::trade::{Trade, api};
 use serde_json::json;
 
@@ -33,6 +33,18 @@ async fn unsubscribe_key(app: &TestApp, person: &TestPerson) -> String {
         .await
         .unwrap()
         .get(0)
+}
+
+/// `buyer` buys `quantity` of the trade's item, through the API.
+async fn buy(app: &TestApp, trade: &Trade, buyer: &TestPerson, quantity: i64) -> TestResponse {
+    api(
+        app,
+        Some(buyer),
+        Method::POST,
+        &format!("/api/items/{}/buy", trade.item),
+        Some(json!({ "quantity": quantity })),
+    )
+    .await
 }
 
 async fn write(app: &TestApp, person: &TestPerson, conversation: i64, text: &str) {
@@ -96,14 +108,7 @@ async fn each_event_of_a_trade_writes_its_email_with_it() {
     );
 
     // A purchase refused (not enough stock) rolled back: no email.
-    let refused = api(
-        &app,
-        Some(&trade.other),
-        Method::POST,
-        &format!("/api/items/{}/buy", trade.item),
-        Some(json!({"quantity": 5})),
-    )
-    .await;
+    let refused = buy(&app, &trade, &trade.other, 5).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert_eq!(
         emails_to(&app, &trade.seller).await,
@@ -141,14 +146,7 @@ async fn only_the_kinds_a_person_keeps_on_reach_them_and_never_an_unverified_add
             .contains(r#"name="notice_sold" value="on" checked"#)
     );
 
-    let bought = api(
-        &app,
-        Some(&trade.buyer),
-        Method::POST,
-        &format!("/api/items/{}/buy", trade.item),
-        Some(json!({"quantity": 1})),
-    )
-    .await;
+    let bought = buy(&app, &trade, &trade.buyer, 1).await;
     assert_eq!(bought.status, StatusCode::OK);
     assert_eq!(
         emails_to(&app, &trade.seller).await,
@@ -198,14 +196,7 @@ async fn one_click_unsubscribe_works_without_signing_in_and_only_for_its_key_and
     assert!(page.text().contains("Stop emails when you sell something"));
     assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     assert_eq!(trade.stock(&app).await, 4);
-    let bought = api(
-        &app,
-        Some(&trade.buyer),
-        Method::POST,
-        &format!("/api/items/{}/buy", trade.item),
-        Some(json!({"quantity": 1})),
-    )
-    .await;
+    let bought = buy(&app, &trade, &trade.buyer, 1).await;
     assert_eq!(bought.status, StatusCode::OK);
     assert_eq!(emails_to(&app, &trade.seller).await, ["sold", "sold"]);
 
@@ -220,14 +211,7 @@ async fn one_click_unsubscribe_works_without_signing_in_and_only_for_its_key_and
         .await;
     assert_eq!(clicked.status, StatusCode::OK, "{}", clicked.text());
     assert!(clicked.text().contains("You are unsubscribed"));
-    let bought = api(
-        &app,
-        Some(&trade.buyer),
-        Method::POST,
-        &format!("/api/items/{}/buy", trade.item),
-        Some(json!({"quantity": 1})),
-    )
-    .await;
+    let bought = buy(&app, &trade, &trade.buyer, 1).await;
     assert_eq!(bought.status, StatusCode::OK);
     assert_eq!(
         emails_to(&app, &trade.seller).await,
