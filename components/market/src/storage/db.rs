@@ -16,7 +16,7 @@ use crate::domain::item::{
 use crate::domain::listing::Listing;
 use crate::observe::record;
 use crate::storage::rows::{self, Row};
-use crate::storage::{config, sql};
+use crate::storage::{account_sql, config, sql};
 
 /// Sends a statement built by `sql::at_least_one_row` (or an aggregate, which always
 /// yields one row) and returns its rows: the only caller of `Connection::query`, so the
@@ -528,7 +528,7 @@ pub fn insert_account(
         ParameterValue::Str(verify_link.digest()),
         ParameterValue::Str(verify_link.expose().to_owned()),
     ];
-    let rows = query(db, &sql::insert_account_sql(), &params)?;
+    let rows = query(db, &account_sql::insert_account_sql(), &params)?;
     rows::found(&rows, "insert account", "id")
         .next()
         .map(|row| Person::try_from(&row))
@@ -548,7 +548,7 @@ pub fn account_for_sign_in(
 ) -> Result<(Option<SignInAccount>, u32), AppError> {
     let rows = query(
         db,
-        &sql::account_for_sign_in_sql(),
+        &account_sql::account_for_sign_in_sql(),
         &[ParameterValue::Str(email.as_str().to_owned())],
     )?;
     let row = rows::single(&rows, "account for sign-in")?;
@@ -567,7 +567,7 @@ pub fn account_for_sign_in(
 pub fn record_failed_sign_in(db: &Connection, email: &Email) -> Result<(), AppError> {
     execute(
         db,
-        &sql::record_failed_sign_in_sql(),
+        &account_sql::record_failed_sign_in_sql(),
         &[ParameterValue::Str(email.as_str().to_owned())],
     )
 }
@@ -587,17 +587,17 @@ pub fn start_session(
         secret_parameter(previous),
         ParameterValue::Str(email.as_str().to_owned()),
     ];
-    execute(db, &sql::start_session_sql(), &params)
+    execute(db, &account_sql::start_session_sql(), &params)
 }
 
 /// The person signed in with `session`, if it is live.
 pub fn session_person(db: &Connection, session: &Secret) -> Result<Option<Person>, AppError> {
-    person_from(db, &sql::session_person_sql(), session, "session")
+    person_from(db, &account_sql::session_person_sql(), session, "session")
 }
 
 /// The person an unrevoked API token stands for.
 pub fn token_person(db: &Connection, token: &Secret) -> Result<Option<Person>, AppError> {
-    person_from(db, &sql::token_person_sql(), token, "api token")
+    person_from(db, &account_sql::token_person_sql(), token, "api token")
 }
 
 fn person_from(
@@ -617,7 +617,7 @@ fn person_from(
 pub fn end_session(db: &Connection, session: &Secret) -> Result<(), AppError> {
     execute(
         db,
-        sql::END_SESSION_SQL,
+        account_sql::END_SESSION_SQL,
         &[ParameterValue::Str(session.digest())],
     )
 }
@@ -626,7 +626,7 @@ pub fn end_session(db: &Connection, session: &Secret) -> Result<(), AppError> {
 pub fn end_all_sessions(db: &Connection, account: AccountId) -> Result<Vec<String>, AppError> {
     let rows = query(
         db,
-        sql::END_ALL_SESSIONS_SQL,
+        account_sql::END_ALL_SESSIONS_SQL,
         &[ParameterValue::Int64(account.get())],
     )?;
     let digests = rows::single(&rows, "end all sessions")?.text("digests")?;
@@ -646,14 +646,14 @@ pub fn insert_api_token(
         ParameterValue::Str(name.as_str().to_owned()),
         ParameterValue::Str(token.digest()),
     ];
-    execute(db, sql::INSERT_API_TOKEN_SQL, &params)
+    execute(db, account_sql::INSERT_API_TOKEN_SQL, &params)
 }
 
 /// The API tokens of `account`, newest first.
 pub fn api_tokens_of(db: &Connection, account: AccountId) -> Result<Vec<ApiTokenInfo>, AppError> {
     let rows = query(
         db,
-        &sql::api_tokens_of_sql(),
+        &account_sql::api_tokens_of_sql(),
         &[ParameterValue::Int64(account.get())],
     )?;
     rows::found(&rows, "api tokens of", "id")
@@ -667,7 +667,7 @@ pub fn revoke_api_token(db: &Connection, account: AccountId, token: i64) -> Resu
         ParameterValue::Int64(account.get()),
         ParameterValue::Int64(token),
     ];
-    let rows = query(db, &sql::revoke_api_token_sql(), &params)?;
+    let rows = query(db, &account_sql::revoke_api_token_sql(), &params)?;
     Ok(rows::found(&rows, "revoke api token", "id")
         .next()
         .is_some())

@@ -1,6 +1,7 @@
 //! Where the data lives: configuration from Spin variables, Postgres (statements, rows,
 //! outcomes, failures), and the listing cache.
 
+pub mod account_sql;
 pub mod cache;
 pub mod config;
 pub mod conversations;
