@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use market::domain::listing::Listing;
-use market::storage::sql;
+use market::storage::{account_sql, sql};
 use market_tests::nginx::Nginx;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
@@ -123,7 +123,7 @@ fn statement(kind: Kind, n: u64) -> (String, Params) {
         ),
         // The lookup before the hash; the hash itself is the app's CPU, not Postgres'.
         Kind::SignIn => (
-            sql::account_for_sign_in_sql(),
+            account_sql::account_for_sign_in_sql(),
             vec![request(&market_tests::testing::shopper().email)],
         ),
         Kind::Floor | Kind::FloorDb | Kind::Constant => ("SELECT 1".to_owned(), Vec::new()),

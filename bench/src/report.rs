@@ -297,7 +297,7 @@ impl Report {
         writeln!(out, "\n## Signed in\n")?;
         writeln!(
             out,
-            "Browse (the cached first page) with a session cookie against without: the session a hit of the sessions cache (one store read; one statement, `sql::session_person_sql`, when its entry is over a minute old), the listing a cache hit.\n"
+            "Browse (the cached first page) with a session cookie against without: the session a hit of the sessions cache (one store read; one statement, `account_sql::session_person_sql`, when its entry is over a minute old), the listing a cache hit.\n"
         )?;
         writeln!(
             out,
