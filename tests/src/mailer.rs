@@ -31,22 +31,13 @@ pub fn mailer_binary() -> anyhow::Result<PathBuf> {
         let project = project_dir().canonicalize().map_err(|e| e.to_string())?;
         let debug = project.join("target/debug");
         let binary = debug.join("mailer");
-        let built = std::fs::metadata(&binary).and_then(|meta| meta.modified());
-        let Ok(built) = built else {
+        let Some(newer) = crate::spin::newer_input(&binary, &debug.join("mailer.d"), &project)
+        else {
             return Err(format!(
                 "{} is missing: build it first with `cargo build -p mailer` (./scripts/test does)",
                 binary.display()
             ));
         };
-        let dep_info = std::fs::read_to_string(debug.join("mailer.d")).unwrap_or_default();
-        let newer = crate::spin::project_inputs(&dep_info, &project)
-            .into_iter()
-            .chain([project.join("Cargo.lock")])
-            .find(|input| {
-                std::fs::metadata(input)
-                    .and_then(|meta| meta.modified())
-                    .is_ok_and(|modified| modified > built)
-            });
         if let Some(input) = newer {
             return Err(format!(
                 "{} is older than {}: the tests would run a stale sender. Build it first: \

@@ -174,20 +174,10 @@ fn components_are_built() -> anyhow::Result<()> {
         let release = project.join("target/wasm32-wasip2/release");
         for component in COMPONENTS {
             let wasm = release.join(format!("{component}.wasm"));
-            let built = std::fs::metadata(&wasm).and_then(|meta| meta.modified());
-            let Ok(built) = built else {
+            let Some(newer) = newer_input(&wasm, &release.join(format!("{component}.d")), &project)
+            else {
                 return Err(format!("{} is missing", wasm.display()));
             };
-            let dep_info =
-                std::fs::read_to_string(release.join(format!("{component}.d"))).unwrap_or_default();
-            let newer = project_inputs(&dep_info, &project)
-                .into_iter()
-                .chain([project.join("Cargo.lock")])
-                .find(|input| {
-                    std::fs::metadata(input)
-                        .and_then(|meta| meta.modified())
-                        .is_ok_and(|modified| modified > built)
-                });
             if let Some(input) = newer {
                 return Err(format!(
                     "{component}.wasm is older than {}: the tests would run stale components. \
@@ -202,9 +192,32 @@ fn components_are_built() -> anyhow::Result<()> {
     checked.clone().map_err(anyhow::Error::msg)
 }
 
+/// For a file cargo built (`None` when missing): the first input of it inside `project`
+/// (as its dep-info file `dep_info` lists them, and Cargo.lock) that is newer than it.
+pub(crate) fn newer_input(
+    built: &Path,
+    dep_info: &Path,
+    project: &Path,
+) -> Option<Option<PathBuf>> {
+    let built = std::fs::metadata(built)
+        .and_then(|meta| meta.modified())
+        .ok()?;
+    let dep_info = std::fs::read_to_string(dep_info).unwrap_or_default();
+    Some(
+        project_inputs(&dep_info, project)
+            .into_iter()
+            .chain([project.join("Cargo.lock")])
+            .find(|input| {
+                std::fs::metadata(input)
+                    .and_then(|meta| meta.modified())
+                    .is_ok_and(|modified| modified > built)
+            }),
+    )
+}
+
 /// The inputs inside `project` that a cargo dep-info file (`out: in in\ with\ space ...`)
 /// lists.
-pub(crate) fn project_inputs(dep_info: &str, project: &Path) -> Vec<PathBuf> {
+fn project_inputs(dep_info: &str, project: &Path) -> Vec<PathBuf> {
     let inputs = dep_info.split_once(": ").map_or("", |(_, inputs)| inputs);
     let inputs = inputs.lines().next().unwrap_or_default();
     inputs
